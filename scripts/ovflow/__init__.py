@@ -1,0 +1,1 @@
+"""Library behind the workflow's rules: each module does one stage's logic."""

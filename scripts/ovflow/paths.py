@@ -1,0 +1,71 @@
+"""Every file location of the workflow, built in one place.
+
+Functions take plain strings so the Snakefile can pass wildcards ("{model}").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    # Shared inputs
+    def download(self, name: str) -> Path:
+        return self.root / "downloads" / name
+
+    @property
+    def coco_images(self) -> Path:
+        return self.root / "data" / "coco" / "val2017"
+
+    @property
+    def coco_annotations(self) -> Path:
+        return self.root / "data" / "coco" / "annotations" / "instances_val2017.json"
+
+    @property
+    def eval_ids(self) -> Path:
+        return self.root / "data" / "eval_image_ids.txt"
+
+    @property
+    def calibration_list(self) -> Path:
+        return self.root / "data" / "calibration_images.txt"
+
+    # Per model
+    def model_dir(self, model: str) -> Path:
+        return self.root / model
+
+    def frozen_graph(self, model: str) -> Path:
+        return self.model_dir(model) / "archive" / "frozen_inference_graph.pb"
+
+    def pipeline_config(self, model: str) -> Path:
+        return self.model_dir(model) / "archive" / "pipeline.config"
+
+    def ir_xml(self, model: str, precision: str) -> Path:
+        return self.model_dir(model) / "ir" / precision / f"{model}.xml"
+
+    def ir_bin(self, model: str, precision: str) -> Path:
+        return self.ir_xml(model, precision).with_suffix(".bin")
+
+    def samples_dir(self, model: str, precision: str) -> Path:
+        return self.model_dir(model) / "samples" / precision
+
+    def detections(self, model: str, precision: str) -> Path:
+        return self.model_dir(model) / "accuracy" / f"{precision}.detections.json"
+
+    def accuracy(self, model: str, precision: str) -> Path:
+        return self.model_dir(model) / "accuracy" / f"{precision}.yaml"
+
+    def benchmark(self, model: str, precision: str) -> Path:
+        return self.model_dir(model) / "benchmark" / f"{precision}.json"
+
+    def report_md(self, model: str) -> Path:
+        return self.model_dir(model) / "report.md"
+
+    def report_html(self, model: str) -> Path:
+        return self.model_dir(model) / "report.html"
+
+    def log(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.log"
