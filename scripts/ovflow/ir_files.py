@@ -1,0 +1,31 @@
+"""Saving and reading IR files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openvino as ov
+
+PRECISIONS = ("FP32", "FP16", "INT8")
+
+
+def save_ir(model: ov.Model, xml: Path, precision: str) -> None:
+    """Save an IR; FP16 compresses weights. The .xml lands last, so its presence means complete."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    tmp = xml.with_name(f".{xml.stem}.tmp.xml")
+    ov.save_model(model, tmp, compress_to_fp16=precision == "FP16")
+    tmp.with_suffix(".bin").replace(xml.with_suffix(".bin"))
+    tmp.replace(xml)
+
+
+def read_ir(xml: Path) -> ov.Model:
+    return ov.Core().read_model(str(xml))
+
+
+def op_types(model: ov.Model) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for op in model.get_ops():
+        counts[op.get_type_name()] = counts.get(op.get_type_name(), 0) + 1
+    return counts
