@@ -30,6 +30,10 @@ class Paths:
         return self.root / "data" / "eval_image_ids.txt"
 
     @property
+    def held_out_ids(self) -> Path:
+        return self.root / "data" / "held_out_image_ids.txt"
+
+    @property
     def calibration_list(self) -> Path:
         return self.root / "data" / "calibration_images.txt"
 

@@ -1,0 +1,52 @@
+"""Open Model Zoo SSD detector → verified, benchmarked INT8 OpenVINO model.
+
+COCO val2017 + model archive → FP32/FP16 IR → INT8 IR (NNCF) → sample detections
+→ COCO accuracy → benchmark_app → one report per model. See README.md.
+"""
+
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from ovflow import catalog, settings, telemetry  # noqa: E402
+from ovflow.paths import Paths  # noqa: E402
+
+settings.check(config)
+if telemetry.opt_out():
+    print(f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr)
+
+PATHS = Paths(Path(config["results"]))
+MODELS = config["models"]
+PRECISIONS = config["precisions"]
+
+
+wildcard_constraints:
+    model="|".join(catalog.model_names()),
+    precision="FP32|FP16|INT8",
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/model.smk"
+include: "rules/quantize.smk"
+include: "rules/samples.smk"
+include: "rules/accuracy.smk"
+include: "rules/benchmark.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        [PATHS.report_html(m) for m in MODELS],
+        [PATHS.report_md(m) for m in MODELS],

@@ -1,0 +1,93 @@
+# COCO val2017 and model archives: downloads, extraction, image selection.
+
+
+rule download:
+    output:
+        PATHS.download("{filename}"),
+    params:
+        spec=lambda wc: archive_spec(wc.filename),
+        mirror=config["mirror"],
+    log:
+        PATHS.log("download/{filename}"),
+    threads: 1
+    resources:
+        downloads=1,
+    retries: 1
+    script:
+        "../scripts/download.py"
+
+
+rule extract_coco_images:
+    input:
+        PATHS.download(catalog.coco_archives()["images"].name),
+    output:
+        directory(PATHS.coco_images),
+    params:
+        spec=catalog.coco_archives()["images"],
+    log:
+        PATHS.log("extract_coco_images"),
+    threads: 1
+    script:
+        "../scripts/extract_coco.py"
+
+
+rule extract_coco_annotations:
+    input:
+        PATHS.download(catalog.coco_archives()["annotations"].name),
+    output:
+        PATHS.coco_annotations,
+    params:
+        spec=catalog.coco_archives()["annotations"],
+    log:
+        PATHS.log("extract_coco_annotations"),
+    threads: 1
+    script:
+        "../scripts/extract_coco.py"
+
+
+rule hold_out_calibration_images:
+    input:
+        coco_annotations(),
+    output:
+        PATHS.held_out_ids,
+    params:
+        reserve=settings.calibration_reserve(config),
+        seed=config["coco"]["seed"],
+    log:
+        PATHS.log("hold_out_calibration_images"),
+    threads: 1
+    script:
+        "../scripts/select_images.py"
+
+
+rule select_eval_images:
+    input:
+        coco_annotations(),
+    output:
+        PATHS.eval_ids,
+    params:
+        reserve=settings.calibration_reserve(config),
+        seed=config["coco"]["seed"],
+        max_images=config["coco"]["max_images"],
+    log:
+        PATHS.log("select_eval_images"),
+    threads: 1
+    script:
+        "../scripts/select_images.py"
+
+
+rule select_calibration_images:
+    input:
+        annotations=coco_annotations(),
+        images=config["calibration"]["images"] or coco_images(),
+        held_out=[] if config["calibration"]["images"] else PATHS.held_out_ids,
+    output:
+        PATHS.calibration_list,
+    params:
+        subset_size=config["calibration"]["subset_size"],
+        seed=config["calibration"]["seed"],
+    log:
+        PATHS.log("select_calibration_images"),
+    threads: 1
+    script:
+        "../scripts/select_calibration.py"

@@ -1,0 +1,47 @@
+# Model archive → frozen graph → FP32 IR (→ FP16 IR).
+
+
+rule extract_model:
+    input:
+        lambda wc: PATHS.download(model_spec(wc.model).archive.name),
+    output:
+        graph=PATHS.frozen_graph("{model}"),
+        pipeline=PATHS.pipeline_config("{model}"),
+    params:
+        folder=lambda wc: model_spec(wc.model).archive.folder,
+    log:
+        PATHS.log("{model}/extract_model"),
+    threads: 1
+    script:
+        "../scripts/extract_model.py"
+
+
+rule convert:
+    input:
+        graph=PATHS.frozen_graph("{model}"),
+    output:
+        xml=PATHS.ir_xml("{model}", "FP32"),
+        bin=PATHS.ir_bin("{model}", "FP32"),
+    params:
+        spec=lambda wc: model_spec(wc.model),
+    log:
+        PATHS.log("{model}/convert"),
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/convert.py"
+
+
+rule compress_fp16:
+    input:
+        xml=PATHS.ir_xml("{model}", "FP32"),
+        bin=PATHS.ir_bin("{model}", "FP32"),
+    output:
+        xml=PATHS.ir_xml("{model}", "FP16"),
+        bin=PATHS.ir_bin("{model}", "FP16"),
+    log:
+        PATHS.log("{model}/compress_fp16"),
+    threads: 1
+    script:
+        "../scripts/compress_fp16.py"

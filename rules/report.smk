@@ -1,0 +1,28 @@
+# One comparison report per model.
+
+
+rule report:
+    input:
+        accuracy=expand(PATHS.accuracy("{{model}}", "{precision}"), precision=PRECISIONS),
+        benchmark=expand(PATHS.benchmark("{{model}}", "{precision}"), precision=PRECISIONS),
+        samples=expand(PATHS.samples_dir("{{model}}", "{precision}"), precision=PRECISIONS),
+        bins=expand(PATHS.ir_bin("{{model}}", "{precision}"), precision=PRECISIONS),
+        archive=lambda wc: PATHS.download(model_spec(wc.model).archive.name),
+        calibration=PATHS.calibration_list,
+    output:
+        md=PATHS.report_md("{model}"),
+        html=report(
+            PATHS.report_html("{model}"),
+            category="Report",
+            caption="../report/report.rst",
+        ),
+    params:
+        precisions=PRECISIONS,
+        spec=lambda wc: model_spec(wc.model),
+        config=config,
+        command=reproduce_command(),
+    log:
+        PATHS.log("{model}/report"),
+    threads: 1
+    script:
+        "../scripts/report.py"

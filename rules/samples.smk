@@ -1,0 +1,28 @@
+# Every precision on a few images, drawn with class names and scores.
+
+
+rule samples:
+    input:
+        xml=PATHS.ir_xml("{model}", "{precision}"),
+        annotations=coco_annotations(),
+        images=coco_images(),
+        eval_ids=PATHS.eval_ids,
+    output:
+        report(
+            directory(PATHS.samples_dir("{model}", "{precision}")),
+            patterns=["{name}.jpg"],
+            category="Samples",
+            subcategory="{model} {precision}",
+            caption="../report/samples.rst",
+        ),
+    params:
+        n_images=config["samples"]["count"],
+        image_ids=config["samples"]["image_ids"],
+        score_threshold=config["samples"]["score_threshold"],
+        device=config["inference"]["device"],
+        precision_hint=config["inference"]["precision_hint"],
+    log:
+        PATHS.log("{model}/samples_{precision}"),
+    threads: 1
+    script:
+        "../scripts/samples.py"

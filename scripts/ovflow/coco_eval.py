@@ -1,0 +1,192 @@
+"""COCO bbox evaluation of detections with pycocotools, and the files that hold its results."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import yaml
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from ovflow import atomic
+from ovflow.detections import Detections
+
+# The order of COCOeval.stats after summarize().
+STAT_NAMES = [
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
+]
+
+_RUNTIME_PACKAGES = ["openvino", "nncf", "pycocotools", "numpy"]
+T = TypeVar("T")
+
+_ACCURACY_KEYS = ["model", "precision", "images", "annotations", "stats", "per_class_ap", "runtime"]
+
+
+def to_coco_results(image_id: int, dets: Detections, width: int, height: int) -> list[dict]:
+    """One image's detections as COCO results: pixel [x, y, w, h] boxes clipped to the image."""
+    scale = np.array([width, height, width, height], dtype=np.float64)
+    boxes = np.clip(np.asarray(dets.boxes, dtype=np.float64).reshape(-1, 4), 0.0, 1.0) * scale
+    results = []
+    for label, score, (x0, y0, x1, y1) in zip(dets.labels, dets.scores, boxes, strict=True):
+        # A box with swapped corners has no area; COCOeval must not see a negative size.
+        w, h = max(x1 - x0, 0.0), max(y1 - y0, 0.0)
+        results.append(
+            {
+                "image_id": int(image_id),
+                "category_id": int(label),
+                "bbox": [round(float(v), 3) for v in (x0, y0, w, h)],
+                "score": float(score),
+            }
+        )
+    return results
+
+
+def _quietly(fn: Callable[..., T], *args: Any) -> tuple[T, str]:
+    """Call fn, returning (result, what it printed): pycocotools reports on stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = fn(*args)
+    return result, out.getvalue()
+
+
+def _load_results(gt: COCO, results: list[dict], annotations: Path) -> COCO:
+    unknown = {r["image_id"] for r in results} - set(gt.getImgIds())
+    if unknown:
+        raise ValueError(f"{annotations}: results name images it lacks: {sorted(unknown)[:10]}")
+    if not results:
+        # loadRes reads results[0]; an empty result set is an empty COCO object.
+        dt = COCO()
+        dt.dataset = {"images": gt.dataset["images"], "categories": gt.dataset["categories"]}
+        dt.dataset["annotations"] = []
+        _quietly(dt.createIndex)
+        return dt
+    # loadRes adds keys (area, id, segmentation) to each dict; keep the caller's intact.
+    dt, _ = _quietly(gt.loadRes, [dict(r) for r in results])
+    return dt
+
+
+def _per_class_ap(coco_eval: COCOeval, gt: COCO) -> dict[str, float | None]:
+    # precision is [IoU T, recall R, class K, area A, maxDets M]; area 0 = all, maxDets 2 = 100.
+    precision = coco_eval.eval["precision"]
+    per_class = {}
+    for k, cat_id in enumerate(coco_eval.params.catIds):
+        values = precision[:, :, k, 0, 2]
+        values = values[values > -1]
+        # -1 everywhere means the class has no ground truth on these images.
+        per_class[gt.cats[cat_id]["name"]] = float(values.mean()) if values.size else None
+    return per_class
+
+
+def evaluate(annotations: Path, results: list[dict], image_ids: list[int]) -> dict:
+    """COCO bbox metrics of `results` on the images `image_ids` of the `annotations` file."""
+    if not image_ids:
+        raise ValueError(f"{annotations}: no image ids to evaluate")
+    gt, _ = _quietly(COCO, str(annotations))
+    missing = set(image_ids) - set(gt.getImgIds())
+    if missing:
+        raise ValueError(f"{annotations}: lacks image ids {sorted(missing)[:10]}")
+    dt = _load_results(gt, results, annotations)
+
+    coco_eval = COCOeval(gt, dt, "bbox")
+    coco_eval.params.imgIds = sorted(set(image_ids))
+    _quietly(coco_eval.evaluate)
+    _quietly(coco_eval.accumulate)
+    _, summary = _quietly(coco_eval.summarize)
+
+    anns = gt.loadAnns(gt.getAnnIds(imgIds=coco_eval.params.imgIds))
+    crowd = sum(1 for a in anns if a.get("iscrowd", 0))
+    return {
+        "stats": {name: float(v) for name, v in zip(STAT_NAMES, coco_eval.stats, strict=True)},
+        "per_class_ap": _per_class_ap(coco_eval, gt),
+        "images": len(coco_eval.params.imgIds),
+        "annotations": len(anns) - crowd,
+        "crowd_annotations": crowd,
+        "summary": summary,
+    }
+
+
+def _version(package: str) -> str | None:
+    # Package metadata, not import: importing nncf takes seconds.
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the pycocotools summary) as readable YAML blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def write_accuracy_yaml(
+    path: Path, *, model: str, precision: str, stats_dict: dict, extra: dict[str, Any]
+) -> None:
+    """The accuracy record of one model precision: evaluate()'s result plus how it was made."""
+    record = {
+        "model": model,
+        "precision": precision,
+        "images": stats_dict["images"],
+        "annotations": stats_dict["annotations"],
+        "crowd_annotations": stats_dict["crowd_annotations"],
+        "stats": {name: float(stats_dict["stats"][name]) for name in STAT_NAMES},
+        "per_class_ap": stats_dict["per_class_ap"],
+        "runtime": {pkg: _version(pkg) for pkg in _RUNTIME_PACKAGES},
+        "summary": stats_dict["summary"],
+    }
+    clash = set(record) & set(extra)
+    if clash:
+        raise ValueError(f"{path}: extra keys clash with the record's own: {sorted(clash)}")
+    record.update(extra)
+    atomic.write_text(path, yaml.dump(record, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
+
+
+def read_accuracy_yaml(path: Path) -> dict:
+    with open(path) as f:
+        record = yaml.safe_load(f)
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: not an accuracy record (expected a mapping)")
+    for key in _ACCURACY_KEYS:
+        if key not in record:
+            raise ValueError(f"{path}: missing key {key!r}")
+    missing = [name for name in STAT_NAMES if name not in record["stats"]]
+    if missing:
+        raise ValueError(f"{path}: stats lack {missing}")
+    return record
+
+
+def write_detections_json(path: Path, results: list[dict]) -> None:
+    """COCO results format: a list of {image_id, category_id, bbox, score}."""
+    atomic.write_text(path, json.dumps(results))
+
+
+def read_detections_json(path: Path) -> list[dict]:
+    with open(path) as f:
+        results = json.load(f)
+    if not isinstance(results, list):
+        raise ValueError(f"{path}: not a COCO results list")
+    return results

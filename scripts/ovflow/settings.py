@@ -1,0 +1,50 @@
+"""Checks across config keys that a JSON schema cannot express.
+
+Each failure is one line naming the key, raised as ConfigError.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .catalog import model_names
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def check(config: dict[str, Any]) -> None:
+    known = set(model_names())
+    for name in config.get("model_overrides", {}):
+        if name not in known:
+            raise ConfigError(f"model_overrides.{name}: unknown model; known: {sorted(known)}")
+    mirror = config.get("mirror")
+    if mirror and not Path(mirror).is_dir():
+        raise ConfigError(f"mirror: {mirror} is not a directory")
+    coco = config["coco"]
+    if coco["source"] == "local":
+        for key in ("images", "annotations"):
+            if not coco[key]:
+                raise ConfigError(f"coco.{key}: required when coco.source is local")
+        if not Path(coco["images"]).is_dir():
+            raise ConfigError(f"coco.images: {coco['images']} is not a directory")
+        if not Path(coco["annotations"]).is_file():
+            raise ConfigError(f"coco.annotations: {coco['annotations']} is not a file")
+    calibration = config["calibration"]
+    if calibration["images"]:
+        if not Path(calibration["images"]).is_dir():
+            raise ConfigError(f"calibration.images: {calibration['images']} is not a directory")
+    elif calibration["subset_size"] > calibration["reserve"]:
+        raise ConfigError(
+            f"calibration.subset_size: {calibration['subset_size']} is more than the "
+            f"{calibration['reserve']} val2017 images held out by calibration.reserve"
+        )
+    if "INT8" in config["precisions"] and "FP32" not in config["precisions"]:
+        raise ConfigError("precisions: INT8 is quantized from FP32, so FP32 must be listed too")
+
+
+def calibration_reserve(config: dict[str, Any]) -> int:
+    """val2017 images held out of evaluation for calibration (none if calibrating elsewhere)."""
+    return 0 if config["calibration"]["images"] else config["calibration"]["reserve"]

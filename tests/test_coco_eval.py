@@ -1,0 +1,245 @@
+"""COCO evaluation: hand-made cases with known answers, and TensorFlow's real detections."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED, SUBSET
+from ovflow import coco_eval
+from ovflow.catalog import load_model
+from ovflow.detections import Detections
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+SUBSET_ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
+TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
+
+# Non-crowd ground truth of the hand-made set: (image id, category id, [x, y, w, h]).
+# Widths are 100 or 200 so that a shift by width/4 gives IoU exactly 0.6 (see shifted()).
+GT_BOXES = [
+    (1, 1, [10, 20, 100, 200]),
+    (1, 2, [300, 100, 200, 150]),
+    (2, 1, [50, 40, 100, 120]),
+    (3, 2, [20, 30, 200, 100]),
+]
+
+
+@pytest.fixture
+def tiny_coco(tmp_path: Path) -> Path:
+    """3 images, 4 boxes in 2 categories, 1 crowd region, and a category with no boxes."""
+    anns = [
+        {
+            "id": i + 1,
+            "image_id": img,
+            "category_id": cat,
+            "bbox": box,
+            "area": box[2] * box[3],
+            "iscrowd": 0,
+        }
+        for i, (img, cat, box) in enumerate(GT_BOXES)
+    ]
+    crowd = [400, 300, 150, 100]
+    anns.append(
+        {"id": 99, "image_id": 3, "category_id": 1, "bbox": crowd, "area": 15000, "iscrowd": 1}
+    )
+    data = {
+        "images": [
+            {"id": 1, "width": 640, "height": 480},
+            {"id": 2, "width": 320, "height": 240},
+            {"id": 3, "width": 640, "height": 480},
+        ],
+        "categories": [
+            {"id": 1, "name": "person"},
+            {"id": 2, "name": "dog"},
+            {"id": 3, "name": "cat"},
+        ],
+        "annotations": anns,
+    }
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def perfect() -> list[dict]:
+    return [{"image_id": i, "category_id": c, "bbox": b, "score": 1.0} for i, c, b in GT_BOXES]
+
+
+def shifted() -> list[dict]:
+    # Shifting a w-wide box right by w/4: intersection 3/4 w*h, union 5/4 w*h, IoU 3/5.
+    return [
+        {"image_id": i, "category_id": c, "bbox": [x + w // 4, y, w, h], "score": 1.0}
+        for i, c, (x, y, w, h) in GT_BOXES
+    ]
+
+
+def test_perfect_detections_score_one(tiny_coco: Path) -> None:
+    result = coco_eval.evaluate(tiny_coco, perfect(), [1, 2, 3])
+    assert result["stats"]["AP"] == pytest.approx(1.0, abs=1e-9)
+    assert result["stats"]["AP50"] == pytest.approx(1.0, abs=1e-9)
+    assert list(result["stats"]) == coco_eval.STAT_NAMES
+
+
+def test_iou_of_exactly_0_6_passes_three_of_ten_thresholds(tiny_coco: Path) -> None:
+    # Thresholds .50:.05:.95; pycocotools matches at IoU >= threshold: .50, .55, .60 pass.
+    stats = coco_eval.evaluate(tiny_coco, shifted(), [1, 2, 3])["stats"]
+    assert stats["AP50"] == pytest.approx(1.0, abs=1e-9)
+    assert stats["AP75"] == pytest.approx(0.0, abs=1e-9)
+    assert stats["AP"] == pytest.approx(0.3, abs=1e-9)
+
+
+def test_counts_and_classes_without_ground_truth(tiny_coco: Path) -> None:
+    result = coco_eval.evaluate(tiny_coco, perfect(), [1, 3])
+    assert result["images"] == 2
+    assert result["annotations"] == 3  # image 1: 2 boxes, image 3: 1 box
+    assert result["crowd_annotations"] == 1
+    assert result["per_class_ap"]["person"] == pytest.approx(1.0)
+    assert result["per_class_ap"]["cat"] is None
+    assert "Average Precision" in result["summary"]
+
+
+def test_empty_results_give_zero_ap(tiny_coco: Path) -> None:
+    result = coco_eval.evaluate(tiny_coco, [], [1, 2, 3])
+    assert result["stats"]["AP"] == 0.0
+    assert result["per_class_ap"]["dog"] == 0.0
+
+
+def test_evaluate_leaves_the_results_unchanged(tiny_coco: Path) -> None:
+    results = perfect()
+    coco_eval.evaluate(tiny_coco, results, [1, 2, 3])
+    assert results == perfect()
+
+
+def test_unknown_image_ids_name_the_file(tiny_coco: Path) -> None:
+    with pytest.raises(ValueError, match=r"instances\.json.*\[7\]"):
+        coco_eval.evaluate(tiny_coco, [], [1, 7])
+    stray = [{"image_id": 8, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}]
+    with pytest.raises(ValueError, match=r"instances\.json.*\[8\]"):
+        coco_eval.evaluate(tiny_coco, stray, [1])
+
+
+def test_to_coco_results_pixels() -> None:
+    dets = Detections(
+        labels=np.array([18, 1, 3], dtype=np.int64),
+        scores=np.array([0.9, 0.5, 0.25], dtype=np.float32),
+        boxes=np.array(
+            [
+                [0.1, 0.25, 0.5, 0.75],  # inside the image
+                [-0.1, 0.5, 1.2, 0.9],  # crosses the left and right edges
+                [0.6, 0.5, 0.4, 0.5],  # corners swapped: no area
+            ],
+            dtype=np.float32,
+        ),
+    )
+    results = coco_eval.to_coco_results(42, dets, 640, 480)
+    assert [r["category_id"] for r in results] == [18, 1, 3]
+    assert all(r["image_id"] == 42 for r in results)
+    assert results[0]["bbox"] == pytest.approx([64, 120, 256, 240], abs=1e-3)
+    assert results[1]["bbox"] == pytest.approx([0, 240, 640, 192], abs=1e-3)
+    assert results[2]["bbox"][2:] == [0.0, 0.0]
+    assert results[0]["score"] == pytest.approx(0.9)
+    assert all(type(v) is float for r in results for v in [*r["bbox"], r["score"]])
+
+
+@pytest.fixture(scope="module")
+def tf_results() -> tuple[list[dict], list[int]]:
+    """TensorFlow's detections on the 206 subset images, as COCO results."""
+    if not TF_REFERENCE.is_file():
+        pytest.fail(f"{TF_REFERENCE} is missing: tests read the shared data in place")
+    images = json.loads(SUBSET_ANNOTATIONS.read_text())["images"]
+    sizes = {img["id"]: (img["width"], img["height"]) for img in images}
+    results = []
+    for key, ref in json.loads(TF_REFERENCE.read_text()).items():
+        boxes = np.asarray(ref["boxes"], dtype=np.float32)
+        dets = Detections(
+            labels=np.asarray(ref["classes"]).astype(np.int64),
+            scores=np.asarray(ref["scores"], dtype=np.float32),
+            boxes=boxes[:, [1, 0, 3, 2]],  # TF ymin,xmin,ymax,xmax -> x_min,y_min,x_max,y_max
+        )
+        results += coco_eval.to_coco_results(int(key), dets, *sizes[int(key)])
+    return results, sorted(sizes)
+
+
+@pytest.fixture(scope="module")
+def tf_eval(tf_results: tuple[list[dict], list[int]]) -> dict:
+    results, image_ids = tf_results
+    return coco_eval.evaluate(SUBSET_ANNOTATIONS, results, image_ids)
+
+
+def test_tf_reference_ap(tf_eval: dict) -> None:
+    # Published in shared/reference/README.md for these detections (pycocotools 2.0.11).
+    stats = tf_eval["stats"]
+    assert stats["AP"] == pytest.approx(0.2967, abs=5e-4)
+    assert stats["AP50"] == pytest.approx(0.4599, abs=5e-4)
+    assert stats["AP75"] == pytest.approx(0.3094, abs=5e-4)
+    assert tf_eval["images"] == 206
+    assert tf_eval["annotations"] + tf_eval["crowd_annotations"] == 1786
+    assert tf_eval["crowd_annotations"] == 21
+
+
+def test_tf_reference_equals_plain_pycocotools(
+    tf_results: tuple[list[dict], list[int]], tf_eval: dict
+) -> None:
+    results, image_ids = tf_results
+    gt = COCO(str(SUBSET_ANNOTATIONS))
+    direct = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "bbox")
+    direct.params.imgIds = image_ids
+    direct.evaluate()
+    direct.accumulate()
+    direct.summarize()
+    assert list(tf_eval["stats"].values()) == [float(v) for v in direct.stats]
+
+
+def test_per_class_ap_names_are_the_catalog_labels(tf_eval: dict) -> None:
+    per_class = tf_eval["per_class_ap"]
+    assert len(per_class) == 80
+    assert set(per_class) == set(load_model("ssdlite_mobilenet_v2").labels.values())
+    assert isinstance(per_class["person"], float)
+    assert 0.0 < per_class["person"] <= 1.0
+
+
+def test_accuracy_yaml_round_trip(tiny_coco: Path, tmp_path: Path) -> None:
+    result = coco_eval.evaluate(tiny_coco, shifted(), [1, 2, 3])
+    path = tmp_path / "accuracy" / "FP32.yaml"
+    extra = {"image_selection": "all 3 images", "precision_hint": "f32"}
+    coco_eval.write_accuracy_yaml(
+        path, model="tiny", precision="FP32", stats_dict=result, extra=extra
+    )
+    record = coco_eval.read_accuracy_yaml(path)
+    assert record["model"] == "tiny"
+    assert record["precision"] == "FP32"
+    assert list(record["stats"]) == coco_eval.STAT_NAMES
+    assert record["stats"] == result["stats"]
+    assert record["per_class_ap"] == result["per_class_ap"]
+    assert (record["images"], record["annotations"]) == (3, 4)
+    assert record["runtime"]["openvino"] == metadata.version("openvino")
+    assert record["runtime"]["nncf"] == metadata.version("nncf")
+    assert record["image_selection"] == "all 3 images"
+    assert record["precision_hint"] == "f32"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["FP32.yaml"]  # no temp file left
+
+
+def test_accuracy_yaml_errors(tiny_coco: Path, tmp_path: Path) -> None:
+    result = coco_eval.evaluate(tiny_coco, perfect(), [1])
+    path = tmp_path / "acc.yaml"
+    with pytest.raises(ValueError, match=r"clash.*model"):
+        coco_eval.write_accuracy_yaml(
+            path, model="m", precision="FP32", stats_dict=result, extra={"model": "other"}
+        )
+    assert not path.exists()
+    path.write_text("model: m\nprecision: FP32\n")
+    with pytest.raises(ValueError, match=r"acc\.yaml: missing key 'images'"):
+        coco_eval.read_accuracy_yaml(path)
+
+
+def test_detections_json_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "FP32.detections.json"
+    coco_eval.write_detections_json(path, shifted())
+    assert coco_eval.read_detections_json(path) == shifted()
+    path.write_text('{"image_id": 1}')
+    with pytest.raises(ValueError, match=r"detections\.json: not a COCO results list"):
+        coco_eval.read_detections_json(path)
