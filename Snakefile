@@ -12,7 +12,8 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# Beside the Snakefile, so `--directory` elsewhere still finds the defaults.
+configfile: Path(workflow.basedir) / "config.yaml"
 
 
 validate(config, "schemas/config.schema.yaml")
@@ -23,7 +24,9 @@ from ovflow.paths import Paths  # noqa: E402
 
 settings.check(config)
 if telemetry.opt_out():
-    print(f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr)
+    print(
+        f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr
+    )
 
 PATHS = Paths(Path(config["results"]))
 MODELS = config["models"]

@@ -14,14 +14,16 @@ rule accuracy:
             category="Accuracy",
             caption="../report/accuracy.rst",
         ),
+    log:
+        PATHS.log("{model}/accuracy_{precision}"),
+    conda:
+        "../envs/openvino.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
         coco=config["coco"],
-    log:
-        PATHS.log("{model}/accuracy_{precision}"),
-    threads: workflow.cores
-    resources:
-        mem_mb=4000,
     script:
         "../scripts/accuracy.py"

@@ -4,15 +4,17 @@
 rule download:
     output:
         PATHS.download("{filename}"),
-    params:
-        spec=lambda wc: archive_spec(wc.filename),
-        mirror=config["mirror"],
     log:
         PATHS.log("download/{filename}"),
+    retries: 1
+    conda:
+        "../envs/data.yaml"
     threads: 1
     resources:
         downloads=1,
-    retries: 1
+    params:
+        spec=lambda wc: archive_spec(wc.filename),
+        mirror=config["mirror"],
     script:
         "../scripts/download.py"
 
@@ -22,11 +24,13 @@ rule extract_coco_images:
         PATHS.download(catalog.coco_archives()["images"].name),
     output:
         directory(PATHS.coco_images),
-    params:
-        spec=catalog.coco_archives()["images"],
     log:
         PATHS.log("extract_coco_images"),
+    conda:
+        "../envs/data.yaml"
     threads: 1
+    params:
+        spec=catalog.coco_archives()["images"],
     script:
         "../scripts/extract_coco.py"
 
@@ -36,11 +40,13 @@ rule extract_coco_annotations:
         PATHS.download(catalog.coco_archives()["annotations"].name),
     output:
         PATHS.coco_annotations,
-    params:
-        spec=catalog.coco_archives()["annotations"],
     log:
         PATHS.log("extract_coco_annotations"),
+    conda:
+        "../envs/data.yaml"
     threads: 1
+    params:
+        spec=catalog.coco_archives()["annotations"],
     script:
         "../scripts/extract_coco.py"
 
@@ -50,12 +56,14 @@ rule hold_out_calibration_images:
         coco_annotations(),
     output:
         PATHS.held_out_ids,
+    log:
+        PATHS.log("hold_out_calibration_images"),
+    conda:
+        "../envs/data.yaml"
+    threads: 1
     params:
         reserve=settings.calibration_reserve(config),
         seed=config["coco"]["seed"],
-    log:
-        PATHS.log("hold_out_calibration_images"),
-    threads: 1
     script:
         "../scripts/select_images.py"
 
@@ -65,13 +73,15 @@ rule select_eval_images:
         coco_annotations(),
     output:
         PATHS.eval_ids,
+    log:
+        PATHS.log("select_eval_images"),
+    conda:
+        "../envs/data.yaml"
+    threads: 1
     params:
         reserve=settings.calibration_reserve(config),
         seed=config["coco"]["seed"],
         max_images=config["coco"]["max_images"],
-    log:
-        PATHS.log("select_eval_images"),
-    threads: 1
     script:
         "../scripts/select_images.py"
 
@@ -83,11 +93,13 @@ rule select_calibration_images:
         held_out=[] if config["calibration"]["images"] else PATHS.held_out_ids,
     output:
         PATHS.calibration_list,
+    log:
+        PATHS.log("select_calibration_images"),
+    conda:
+        "../envs/data.yaml"
+    threads: 1
     params:
         subset_size=config["calibration"]["subset_size"],
         seed=config["calibration"]["seed"],
-    log:
-        PATHS.log("select_calibration_images"),
-    threads: 1
     script:
         "../scripts/select_calibration.py"

@@ -7,11 +7,13 @@ rule extract_model:
     output:
         graph=PATHS.frozen_graph("{model}"),
         pipeline=PATHS.pipeline_config("{model}"),
-    params:
-        folder=lambda wc: model_spec(wc.model).archive.folder,
     log:
         PATHS.log("{model}/extract_model"),
+    conda:
+        "../envs/openvino.yaml"
     threads: 1
+    params:
+        folder=lambda wc: model_spec(wc.model).archive.folder,
     script:
         "../scripts/extract_model.py"
 
@@ -22,13 +24,15 @@ rule convert:
     output:
         xml=PATHS.ir_xml("{model}", "FP32"),
         bin=PATHS.ir_bin("{model}", "FP32"),
-    params:
-        spec=lambda wc: model_spec(wc.model),
     log:
         PATHS.log("{model}/convert"),
+    conda:
+        "../envs/openvino.yaml"
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        spec=lambda wc: model_spec(wc.model),
     script:
         "../scripts/convert.py"
 
@@ -42,6 +46,8 @@ rule compress_fp16:
         bin=PATHS.ir_bin("{model}", "FP16"),
     log:
         PATHS.log("{model}/compress_fp16"),
+    conda:
+        "../envs/openvino.yaml"
     threads: 1
     script:
         "../scripts/compress_fp16.py"

@@ -9,12 +9,14 @@ rule quantize:
     output:
         xml=PATHS.ir_xml("{model}", "INT8"),
         bin=PATHS.ir_bin("{model}", "INT8"),
-    params:
-        preset=config["quantization"]["preset"],
     log:
         PATHS.log("{model}/quantize"),
+    conda:
+        "../envs/openvino.yaml"
     threads: workflow.cores
     resources:
         mem_mb=6000,
+    params:
+        preset=config["quantization"]["preset"],
     script:
         "../scripts/quantize.py"

@@ -3,9 +3,15 @@
 
 rule report:
     input:
-        accuracy=expand(PATHS.accuracy("{{model}}", "{precision}"), precision=PRECISIONS),
-        benchmark=expand(PATHS.benchmark("{{model}}", "{precision}"), precision=PRECISIONS),
-        samples=expand(PATHS.samples_dir("{{model}}", "{precision}"), precision=PRECISIONS),
+        accuracy=expand(
+            PATHS.accuracy("{{model}}", "{precision}"), precision=PRECISIONS
+        ),
+        benchmark=expand(
+            PATHS.benchmark("{{model}}", "{precision}"), precision=PRECISIONS
+        ),
+        samples=expand(
+            PATHS.samples_dir("{{model}}", "{precision}"), precision=PRECISIONS
+        ),
         bins=expand(PATHS.ir_bin("{{model}}", "{precision}"), precision=PRECISIONS),
         archive=lambda wc: PATHS.download(model_spec(wc.model).archive.name),
         calibration=PATHS.calibration_list,
@@ -16,13 +22,15 @@ rule report:
             category="Report",
             caption="../report/report.rst",
         ),
+    log:
+        PATHS.log("{model}/report"),
+    conda:
+        "../envs/report.yaml"
+    threads: 1
     params:
         precisions=PRECISIONS,
         spec=lambda wc: model_spec(wc.model),
         config=config,
         command=reproduce_command(),
-    log:
-        PATHS.log("{model}/report"),
-    threads: 1
     script:
         "../scripts/report.py"

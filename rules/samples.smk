@@ -15,14 +15,16 @@ rule samples:
             subcategory="{model} {precision}",
             caption="../report/samples.rst",
         ),
+    log:
+        PATHS.log("{model}/samples_{precision}"),
+    conda:
+        "../envs/openvino.yaml"
+    threads: 1
     params:
         n_images=config["samples"]["count"],
         image_ids=config["samples"]["image_ids"],
         score_threshold=config["samples"]["score_threshold"],
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
-    log:
-        PATHS.log("{model}/samples_{precision}"),
-    threads: 1
     script:
         "../scripts/samples.py"

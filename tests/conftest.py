@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,75 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests read the shared data in place")
     return SHARED
+
+
+OFFLINE_CONFIG = REPO / "tests" / "config" / "offline.yaml"
+
+
+def offline_config(**sections: dict) -> dict:
+    """tests/config/offline.yaml with absolute paths, updated section by section."""
+    import yaml
+
+    config = yaml.safe_load(OFFLINE_CONFIG.read_text())
+    config["mirror"] = str(MIRROR)
+    config["coco"]["images"] = str(SUBSET / "val2017")
+    config["coco"]["annotations"] = str(SUBSET / "annotations" / "instances_val2017.json")
+    config["calibration"]["images"] = str(PERSON / "val2017")
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            config[key] = {**config.get(key, {}), **value}
+        else:
+            config[key] = value
+    return config
+
+
+def run_snakemake(
+    workdir: Path, config: dict, *args: str, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the workflow in `workdir` (its own .snakemake and results) with `config`."""
+    import yaml
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    configfile = workdir / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    cmd = [
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, config: dict) -> dict[str, int]:
+    """Jobs a dry run would execute, from Snakemake's job-stats table."""
+    proc = run_snakemake(workdir, config, "--dry-run")
+    if "Nothing to be done" in proc.stdout + proc.stderr:
+        return {}
+    jobs: dict[str, int] = {}
+    lines = proc.stdout.splitlines()
+    start = lines.index("Job stats:") + 3
+    for line in lines[start:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_telemetry() -> None:
+    """Tests convert and quantize models directly: keep OpenVINO/NNCF telemetry off, as the
+    Snakefile does for workflow runs."""
+    from ovflow import telemetry
+
+    telemetry.opt_out()

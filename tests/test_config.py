@@ -1,0 +1,74 @@
+"""Config validation: the JSON schema and the cross-key checks, each error naming its key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, offline_config, run_snakemake
+from ovflow import settings
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCHEMA = str(REPO / "schemas" / "config.schema.yaml")
+
+
+def validated(config: dict) -> dict:
+    config = copy.deepcopy(config)
+    validate(config, SCHEMA)
+    return config
+
+
+def test_default_config_is_valid_and_complete() -> None:
+    config = validated(yaml.safe_load((REPO / "config.yaml").read_text()))
+    assert config["models"] == ["ssd_mobilenet_v1_coco"]
+    assert config["calibration"]["subset_size"] == 300
+    settings.check(config)
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "key"),
+    [
+        ("quantization", {"preset": "fastest"}, "preset"),
+        ("calibration", {"subset_size": 0}, "subset_size"),
+        ("precisions", ["FP32", "INT4"], "INT4"),
+        ("models", ["yolo"], "yolo"),
+        ("coco", {"source": "ftp"}, "source"),
+    ],
+)
+def test_schema_rejects_bad_values(section: str, value: object, key: str) -> None:
+    with pytest.raises(WorkflowError, match=key):
+        validated(offline_config(**{section: value}))
+
+
+def test_schema_rejects_unknown_key() -> None:
+    with pytest.raises(WorkflowError, match="calibraton"):
+        validated({**offline_config(), "calibraton": {}})
+
+
+def test_workflow_refuses_bad_config_value(tmp_path: Path) -> None:
+    proc = run_snakemake(
+        tmp_path, offline_config(quantization={"preset": "fastest"}), "--dry-run", check=False
+    )
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "fastest" in output and "preset" in output
+
+
+@pytest.mark.parametrize(
+    ("sections", "message"),
+    [
+        ({"calibration": {"images": None, "subset_size": 400, "reserve": 300}}, "subset_size"),
+        ({"coco": {"source": "local", "images": None}}, "coco.images"),
+        ({"coco": {"annotations": "/nonexistent.json"}}, "coco.annotations"),
+        ({"mirror": "/nonexistent"}, "mirror"),
+        ({"model_overrides": {"yolo": {"sha256": "0" * 64}}}, "model_overrides.yolo"),
+        ({"precisions": ["INT8"]}, "FP32"),
+    ],
+)
+def test_cross_key_checks_name_the_key(sections: dict, message: str) -> None:
+    config = validated(offline_config(**sections))
+    with pytest.raises(settings.ConfigError, match=message):
+        settings.check(config)
