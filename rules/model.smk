@@ -21,6 +21,7 @@ rule extract_model:
 rule convert:
     input:
         graph=PATHS.frozen_graph("{model}"),
+        pipeline=PATHS.pipeline_config("{model}"),
     output:
         xml=PATHS.ir_xml("{model}", "FP32"),
         bin=PATHS.ir_bin("{model}", "FP32"),
@@ -33,6 +34,7 @@ rule convert:
         mem_mb=4000,
     params:
         spec=lambda wc: model_spec(wc.model),
+        score_threshold=config["postprocess"]["score_threshold"],
     script:
         "../scripts/convert.py"
 

@@ -18,5 +18,6 @@ rule quantize:
         mem_mb=6000,
     params:
         preset=config["quantization"]["preset"],
+        spec=lambda wc: model_spec(wc.model),
     script:
         "../scripts/quantize.py"

@@ -7,6 +7,10 @@ from ovflow.ir_files import save_ir
 from ovflow.logs import to_log
 
 with to_log(snakemake.log[0]):
-    model = convert(Path(snakemake.input.graph), snakemake.params.spec)
+    model = convert(
+        Path(snakemake.input.graph).parent,
+        snakemake.params.spec,
+        score_threshold=snakemake.params.score_threshold,
+    )
     save_ir(model, Path(snakemake.output.xml), "FP32")
     print(f"inputs {model.inputs}\noutputs {model.outputs}")

@@ -9,7 +9,8 @@ from ovflow.quantize import quantize
 
 with to_log(snakemake.log[0]):
     images = read_paths(Path(snakemake.input.calibration))
-    model = quantize(read_ir(Path(snakemake.input.xml)), images, snakemake.params.preset)
+    spec = snakemake.params.spec.conversion
+    model = quantize(read_ir(Path(snakemake.input.xml)), spec, images, snakemake.params.preset)
     fake_quantize = op_types(model).get("FakeQuantize", 0)
     if not fake_quantize:
         raise RuntimeError("NNCF inserted no FakeQuantize op: the model was not quantized")

@@ -26,18 +26,12 @@ class ArchiveSpec:
 
 @dataclass(frozen=True)
 class ConversionSpec:
-    """What conversion needs to know about a TF Object Detection API SSD graph."""
+    """Where conversion cuts a TF Object Detection API SSD graph (friendly node names)."""
 
     preprocessed_image: str
     box_encodings: str
     class_logits: str
     anchors: str
-    box_coder_scales: tuple[float, float, float, float]
-    score_converter: str
-    nms_iou_threshold: float
-    nms_score_threshold: float
-    max_detections_per_class: int
-    max_total_detections: int
 
 
 @dataclass(frozen=True)
@@ -75,8 +69,6 @@ def load_model(
         if "sha256" in overrides:
             # A re-packed archive has another size too; the checksum is what is checked.
             archive = replace(archive, size=None)
-    conv = dict(entry["conversion"])
-    conv["box_coder_scales"] = tuple(conv["box_coder_scales"])
     return ModelSpec(
         name=name,
         description=entry["description"],
@@ -85,7 +77,7 @@ def load_model(
         input_height=entry["input"]["height"],
         input_width=entry["input"]["width"],
         labels={int(k): v for k, v in data["label_maps"][entry["label_map"]].items()},
-        conversion=ConversionSpec(**conv),
+        conversion=ConversionSpec(**entry["conversion"]),
     )
 
 
