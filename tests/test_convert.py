@@ -10,8 +10,8 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
-from conftest import MIRROR, SHARED, SUBSET
 
+from conftest import MIRROR, SHARED, SUBSET
 from ovflow import catalog, coco_eval, postprocess
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
 from ovflow.convert import ConversionError, convert, postprocess_settings
@@ -91,7 +91,7 @@ def test_anchors_that_disagree_with_the_graph_are_refused(
         (ssdlite_dir / "pipeline.config").read_text().replace("min_scale: 0.2", "min_scale: 0.25")
     )
     (tmp_path / "pipeline.config").write_text(config)
-    with pytest.raises(ConversionError, match="frozen_inference_graph.pb"):
+    with pytest.raises(ConversionError, match=r"frozen_inference_graph\.pb"):
         convert(tmp_path, catalog.load_model("ssdlite_mobilenet_v2"))
 
 
@@ -186,10 +186,15 @@ def same_detections(ours: Detections, theirs: Detections, tol: float = 1e-4) -> 
     for i in range(len(ours)):
         for j in unmatched:
             near = abs(ours.scores[i] - theirs.scores[j])
-            if (j == i or near < 1e-6) and ours.labels[i] == theirs.labels[j] and near <= tol:
-                if np.abs(ours.boxes[i] - theirs.boxes[j]).max() <= tol:
-                    unmatched.remove(j)
-                    break
+            same_box = np.abs(ours.boxes[i] - theirs.boxes[j]).max() <= tol
+            if (
+                (j == i or near < 1e-6)
+                and ours.labels[i] == theirs.labels[j]
+                and near <= tol
+                and same_box
+            ):
+                unmatched.remove(j)
+                break
         else:
             return f"row {i}: label {ours.labels[i]} score {ours.scores[i]:.6f} has no twin"
     return None
