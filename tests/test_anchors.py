@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import MIRROR
 from ovflow.anchors import (
     check_anchors,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import ImageFile
+
 from conftest import PERSON, SUBSET
 from ovflow.coco_data import (
     DatasetError,
@@ -21,7 +23,6 @@ from ovflow.coco_data import (
     write_ids,
     write_paths,
 )
-from PIL import ImageFile
 
 SUBSET_JSON = SUBSET / "annotations" / "instances_val2017.json"
 PERSON_JSON = PERSON / "annotations" / "instances_val2017_person.json"

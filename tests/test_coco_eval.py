@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
 from conftest import SHARED, SUBSET
 from ovflow import coco_eval
 from ovflow.catalog import load_model
 from ovflow.detections import Detections
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 SUBSET_ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"

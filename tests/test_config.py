@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, offline_config, run_snakemake
-from ovflow import settings
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from conftest import REPO, offline_config, run_snakemake
+from ovflow import settings
 
 SCHEMA = str(REPO / "schemas" / "config.schema.yaml")
 

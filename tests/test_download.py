@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from conftest import MIRROR
 from ovflow import download
 from ovflow.catalog import ArchiveSpec

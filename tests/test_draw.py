@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from conftest import SUBSET
 from ovflow.detections import Detections
 from ovflow.draw import JPEG_QUALITY, class_color, draw_detections
-from PIL import Image
 
 IMAGE = SUBSET / "val2017" / "000000000139.jpg"  # 640 x 426
 LABELS = {1: "person", 62: "chair"}

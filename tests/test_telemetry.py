@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+
 from ovflow import telemetry
 
 
