@@ -1,24 +1,25 @@
-# benchmark_app throughput/latency of every precision. A benchmark takes every
-# core so no other job of this run distorts it.
+# benchmark_app throughput and latency of every precision, in every configuration a user
+# compares (FP32 as true f32 and as the device default; FP16, INT8), repeated.
 
 
 rule benchmark:
     input:
         xml=PATHS.ir_xml("{model}", "{precision}"),
+        bin=PATHS.ir_bin("{model}", "{precision}"),
     output:
         report(
             PATHS.benchmark("{model}", "{precision}"),
             category="Benchmark",
             caption="../report/benchmark.rst",
         ),
-    params:
-        device=config["benchmark"]["device"],
-        duration=config["benchmark"]["duration"],
-        hint=config["benchmark"]["hint"],
     log:
         PATHS.log("{model}/benchmark_{precision}"),
+    conda:
+        "../envs/openvino.yaml"
+    # All cores: the local scheduler never runs jobs whose threads add up to more than
+    # --cores, so nothing else of this run shares the machine while a benchmark runs.
     threads: workflow.cores
-    resources:
-        benchmark_slot=1,
+    params:
+        settings=config["benchmark"],
     script:
         "../scripts/benchmark.py"

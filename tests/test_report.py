@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import re
 from pathlib import Path
@@ -11,18 +12,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
+from test_benchmark import make_record, validate
+
 from conftest import SUBSET
 from ovflow import report
 from ovflow.detections import Detections
 from ovflow.draw import draw_detections
-from PIL import Image
 
 PRECISIONS = ("FP32", "FP16", "INT8")
 IMAGES = ("000000000139.jpg", "000000000802.jpg")
 AP = {"FP32": 0.231234, "FP16": 0.230987, "INT8": 0.224671}
-FPS = {"FP32": 93.47, "FP16": 92.81, "INT8": 241.36}
-LATENCY_MEDIAN = {"FP32": 21.236, "FP16": 21.402, "INT8": 8.127}
-LATENCY_AVG = {"FP32": 21.871, "FP16": 22.034, "INT8": 8.391}
+# Median FPS (throughput mode) and median latency (latency mode) of each configuration.
+FPS = {"FP32 f32": 93.47, "FP32 default": 289.35, "FP16 default": 288.4, "INT8 default": 241.36}
+LATENCY = {"FP32 f32": 21.236, "FP32 default": 7.412, "FP16 default": 7.5, "INT8 default": 8.127}
 IR_SIZES = {"FP32": 27_370_218, "FP16": 13_691_870, "INT8": 7_152_348}
 # Ratios of each stat to AP, to make the other 11 stats differ from AP and each other.
 STAT_SHAPE = dict(
@@ -54,29 +57,25 @@ def _accuracy(precision: str) -> dict[str, Any]:
     }
 
 
+def _runs(median: float, low: float, high: float) -> list[float]:
+    """Three runs whose median is `median` (not their mean), spread low..high around it."""
+    return [median * high, median, median * low]
+
+
 def _benchmark(precision: str) -> dict[str, Any]:
-    return {
-        "command": f"benchmark_app -m ir/{precision}/model.xml -d CPU -hint throughput -t 15",
-        "openvino_version": "2025.3.0",
-        "device": "CPU",
-        "hint": "throughput",
-        "duration_s": 15,
-        "result": {
-            "throughput_fps": FPS[precision],
-            "latency_median_ms": LATENCY_MEDIAN[precision],
-            "latency_avg_ms": LATENCY_AVG[precision],
-            "latency_min_ms": LATENCY_MEDIAN[precision] * 0.8,
-            "latency_max_ms": LATENCY_MEDIAN[precision] * 2.5,
-            "inference_precision": "u8" if precision == "INT8" else "f32",
-            "streams": 2,
-        },
-        "machine": {
-            "cpu_model": "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
-            "logical_cores": 2,
-            "flags": {"avx2": True, "avx512_vnni": True, "amx_tile": False},
-        },
-        "extra_key_from_a_newer_benchmark_module": [1, 2, 3],
-    }
+    speeds = {}
+    for label in FPS:
+        ir_precision, setting = label.split()
+        if ir_precision == precision:
+            speeds[setting, "throughput"] = (
+                _runs(FPS[label], 0.97, 1.05),
+                _runs(LATENCY[label] * 2.1, 0.9, 1.3),
+            )
+            speeds[setting, "latency"] = (
+                _runs(1000 / LATENCY[label], 0.98, 1.01),
+                _runs(LATENCY[label], 0.95, 1.02),
+            )
+    return make_record(precision, speeds)
 
 
 ACCURACY = {p: _accuracy(p) for p in PRECISIONS}
@@ -124,13 +123,27 @@ def samples(results: Path) -> dict[str, list[Path]]:
 
 
 @pytest.fixture(scope="module")
-def written(results: Path, samples: dict[str, list[Path]]) -> tuple[str, str]:
+def benchmark_json(results: Path) -> dict[str, dict[str, Any]]:
+    """The benchmark records as the report rule gets them: read back from JSON files."""
+    records = {}
+    for precision, record in BENCHMARK.items():
+        path = results / "benchmark" / f"{precision}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2))
+        records[precision] = json.loads(path.read_text())
+    return records
+
+
+@pytest.fixture(scope="module")
+def written(
+    results: Path, samples: dict[str, list[Path]], benchmark_json: dict[str, dict[str, Any]]
+) -> tuple[str, str]:
     md_path, html_path = results / "report.md", results / "report.html"
     report.write_report(
         md_path,
         html_path,
         accuracy=ACCURACY,
-        benchmark=BENCHMARK,
+        benchmark=benchmark_json,
         samples=samples,
         ir_sizes=IR_SIZES,
         meta=META,
@@ -138,8 +151,8 @@ def written(results: Path, samples: dict[str, list[Path]]) -> tuple[str, str]:
     return md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
 
 
-def _md_table(md: str, heading: str) -> dict[str, dict[str, str]]:
-    """The first table after `heading`, as {first cell: {column: cell}}."""
+def _md_rows(md: str, heading: str) -> list[dict[str, str]]:
+    """The first table after `heading`, as one {column: cell} per row."""
     lines = md[md.index(f"\n{heading}\n") :].splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     rows = []
@@ -148,7 +161,17 @@ def _md_table(md: str, heading: str) -> dict[str, dict[str, str]]:
             break
         rows.append([c.strip() for c in line.strip("|").split(" | ")])
     header, body = rows[0], rows[2:]
-    return {row[0]: dict(zip(header, row, strict=True)) for row in body}
+    return [dict(zip(header, row, strict=True)) for row in body]
+
+
+def _md_table(md: str, heading: str) -> dict[str, dict[str, str]]:
+    """The first table after `heading`, as {first cell: {column: cell}}."""
+    return {next(iter(row.values())): row for row in _md_rows(md, heading)}
+
+
+def test_benchmark_fixtures_follow_the_schema() -> None:
+    for record in BENCHMARK.values():
+        validate(record)
 
 
 # Markdown
@@ -163,19 +186,67 @@ def test_markdown_accuracy_table_shows_every_stat(written: tuple[str, str]) -> N
             assert table[precision][stat] == f"{value:.4f}"
 
 
-def test_markdown_speed_table_shows_the_benchmark(written: tuple[str, str]) -> None:
-    table = _md_table(written[0], "## Speed and size")
+def test_markdown_speed_table_equals_the_benchmark_json(
+    written: tuple[str, str], benchmark_json: dict[str, dict[str, Any]]
+) -> None:
+    rows = _md_rows(written[0], "## Speed")
+    shown = {(row["Configuration"], row[report.MODE]): row for row in rows}
+    expected = [(p, c) for p in PRECISIONS for c in benchmark_json[p]["configurations"]]
+    assert list(shown) == [(f"{p} {c['setting']}", c["mode"]) for p, c in expected]
+    for precision, config in expected:
+        row = shown[f"{precision} {config['setting']}", config["mode"]]
+        fps, latency = config["summary"]["throughput_fps"], config["summary"]["latency_median_ms"]
+        assert row[report.FPS] == f"{fps['median']:.1f}"
+        assert row[report.FPS_RANGE] == f"{fps['min']:.1f}-{fps['max']:.1f}"
+        assert row[report.LATENCY_MEDIAN] == f"{latency['median']:.2f}"
+        assert row[report.LATENCY_RANGE] == f"{latency['min']:.2f}-{latency['max']:.2f}"
+        assert row[report.LATENCY_AVG] == f"{config['summary']['latency_avg_ms']['median']:.2f}"
+        assert row[report.INFERENCE_PRECISION] == config["inference_precision"]
+        assert row[report.CONV_PRECISION] == ", ".join(config["executed_layers"]["Convolution"])
+        assert row[report.STREAMS] == str(config["streams"])
+        assert row[report.THREADS] == str(config["threads"])
+        assert row[report.RUNS] == str(len(config["runs"]))
+
+
+def test_speed_table_shows_medians_not_means(written: tuple[str, str]) -> None:
+    shown = {(r["Configuration"], r[report.MODE]): r for r in _md_rows(written[0], "## Speed")}
+    for label, fps in FPS.items():
+        assert shown[label, "throughput"][report.FPS] == f"{fps:.1f}"
+        assert shown[label, "latency"][report.LATENCY_MEDIAN] == f"{LATENCY[label]:.2f}"
+    assert shown["INT8 default", "throughput"][report.CONV_PRECISION] == "i8, u8"
+    assert shown["FP32 f32", "latency"][report.INFERENCE_PRECISION] == "f32"
+
+
+def test_markdown_speedup_table(written: tuple[str, str]) -> None:
+    table = _md_table(written[0], "### Speed-up")
+    assert list(table) == [
+        "INT8 default vs FP32 f32",
+        "INT8 default vs FP32 default",
+        "FP16 default vs FP32 f32",
+    ]
+    # Hand-computed from the medians above.
+    for name, target, baseline in (
+        ("INT8 default vs FP32 f32", 241.36, 93.47),
+        ("INT8 default vs FP32 default", 241.36, 289.35),
+        ("FP16 default vs FP32 f32", 288.4, 93.47),
+    ):
+        assert table[name][report.FPS] == f"{target:.1f}"
+        assert table[name][report.BASELINE_FPS] == f"{baseline:.1f}"
+        assert table[name][report.SPEEDUP] == f"{target / baseline:.2f}"
+    for name, target, baseline in (
+        ("INT8 default vs FP32 f32", 8.127, 21.236),
+        ("INT8 default vs FP32 default", 8.127, 7.412),
+        ("FP16 default vs FP32 f32", 7.5, 21.236),
+    ):
+        assert table[name][report.LATENCY_MEDIAN] == f"{target:.2f}"
+        assert table[name][report.BASELINE_LATENCY] == f"{baseline:.2f}"
+        assert table[name][report.LATENCY_SPEEDUP] == f"{baseline / target:.2f}"
+
+
+def test_markdown_size_and_deltas_against_fp32(written: tuple[str, str]) -> None:
+    sizes = _md_table(written[0], "## Size")
     for precision in PRECISIONS:
-        row = table[precision]
-        assert f"{FPS[precision]:.1f}" in written[0]
-        assert row[report.FPS] == f"{FPS[precision]:.1f}"
-        assert row[report.LATENCY_MEDIAN] == f"{LATENCY_MEDIAN[precision]:.2f}"
-        assert row[report.LATENCY_AVG] == f"{LATENCY_AVG[precision]:.2f}"
-        assert row[report.SIZE] == f"{IR_SIZES[precision] / 1e6:.2f}"
-    assert table["INT8"][report.INFERENCE_PRECISION] == "u8"
-
-
-def test_markdown_deltas_against_fp32(written: tuple[str, str]) -> None:
+        assert sizes[precision][report.SIZE] == f"{IR_SIZES[precision] / 1e6:.2f}"
     table = _md_table(written[0], "## Change vs FP32")
     assert list(table) == ["FP16", "INT8"]
     for precision in ("FP16", "INT8"):
@@ -183,20 +254,16 @@ def test_markdown_deltas_against_fp32(written: tuple[str, str]) -> None:
         for stat in report.STATS:
             diff = ACCURACY[precision]["stats"][stat] - ACCURACY["FP32"]["stats"][stat]
             assert row[f"Δ{stat}"] == f"{diff:+.4f}"
-        assert row[report.SPEEDUP] == f"{FPS[precision] / FPS['FP32']:.2f}"
-        assert (
-            row[report.LATENCY_SPEEDUP]
-            == f"{LATENCY_MEDIAN['FP32'] / LATENCY_MEDIAN[precision]:.2f}"
-        )
         assert row[report.SIZE_RATIO] == f"{IR_SIZES[precision] / IR_SIZES['FP32']:.2f}"
 
 
-def test_headline_compares_int8_with_fp32(written: tuple[str, str]) -> None:
+def test_headline_compares_int8_with_both_fp32_baselines(written: tuple[str, str]) -> None:
     line = next(line for line in written[0].splitlines() if line.startswith("**INT8 vs FP32"))
     assert f"ΔAP {AP['INT8'] - AP['FP32']:+.4f}" in line
-    assert f"{FPS['INT8'] / FPS['FP32']:.2f}x" in line
-    assert f"{LATENCY_MEDIAN['FP32']:.2f} → {LATENCY_MEDIAN['INT8']:.2f} ms" in line
-    assert f"{LATENCY_MEDIAN['FP32'] / LATENCY_MEDIAN['INT8']:.2f}x" in line
+    assert f"{241.36 / 93.47:.2f}x vs FP32 f32 (93.5 → 241.4 FPS)" in line
+    assert f"{241.36 / 289.35:.2f}x vs FP32 default (289.4 → 241.4 FPS)" in line
+    assert f"{21.236 / 8.127:.2f}x vs FP32 f32 (21.24 → 8.13 ms)" in line
+    assert f"{7.412 / 8.127:.2f}x vs FP32 default (7.41 → 8.13 ms)" in line
     assert f"{IR_SIZES['FP32'] / 1e6:.2f} → {IR_SIZES['INT8'] / 1e6:.2f} MB" in line
 
 
@@ -223,9 +290,12 @@ def test_markdown_says_how_it_was_made(written: tuple[str, str]) -> None:
         "random sample, seed 0",
         "preset: performance",
         *META["commands"],
-        BENCHMARK["INT8"]["command"],
-        "avx512_vnni: yes",
-        "amx_tile: no",
+        *(c["command"] for r in BENCHMARK.values() for c in r["configurations"]),
+        "**ISA flags**: avx2: yes, avx512f: yes, avx512_vnni: yes",
+        "amx_tile: no, amx_int8: yes",
+        "**Cores**: 2 logical, 1 physical, 2 usable",
+        "**OpenVINO**: 2026.4.1",
+        "**NNCF**: 3.4.0",
     ):
         assert text in md
 
@@ -275,12 +345,14 @@ def test_html_shows_the_same_numbers(written: tuple[str, str]) -> None:
     page = written[1]
     for precision in PRECISIONS:
         assert f'<td class="num">{AP[precision]:.4f}</td>' in page
-        assert f'<td class="num">{FPS[precision]:.1f}</td>' in page
+    for label, fps in FPS.items():
+        assert f'<td class="num">{fps:.1f}</td>' in page
+        assert f'<td class="num">{LATENCY[label]:.2f}</td>' in page
     assert f'<td class="num">{AP["INT8"] - AP["FP32"]:+.4f}</td>' in page
-    assert f'<td class="num">{FPS["INT8"] / FPS["FP32"]:.2f}</td>' in page
+    assert f'<td class="num">{241.36 / 93.47:.2f}</td>' in page
     assert META["archive_sha256"] in page
     # Text is escaped, not injected.
-    assert "<dd>Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz</dd>" in page
+    assert "<dd>Intel(R) Xeon(R) Platinum 8480+</dd>" in page
 
 
 def test_html_without_int8_per_class_ap_has_three_charts() -> None:
@@ -294,18 +366,28 @@ def test_html_without_int8_per_class_ap_has_three_charts() -> None:
 # Tables
 
 
+def test_speed_charts_draw_the_spread() -> None:
+    speed = report.build_tables(ACCURACY, BENCHMARK, IR_SIZES)["speed"]
+    args = ("throughput", report.FPS, report.FPS_RANGE, "Throughput", "FPS")
+    uri, _ = report._speed_chart(speed, *args)
+    no_spread = speed.assign(**{report.FPS_RANGE: [(v, v) for v in speed[report.FPS]]})
+    assert report._speed_chart(no_spread, *args)[0] != uri  # the whiskers are drawn
+    latency_only = speed[speed[report.MODE] == "latency"]
+    assert report._speed_chart(latency_only, *args)[0] is None
+
+
 def test_build_tables_orders_precisions_and_computes_deltas() -> None:
     shuffled = {p: ACCURACY[p] for p in ("INT8", "FP32", "FP16")}
-    tables = report.build_tables(shuffled, BENCHMARK, IR_SIZES)
+    benchmark = {p: BENCHMARK[p] for p in ("INT8", "FP16", "FP32")}
+    tables = report.build_tables(shuffled, benchmark, IR_SIZES)
     assert list(tables["accuracy"].index) == list(PRECISIONS)
     assert list(tables["accuracy"].columns) == list(report.STATS)
-    assert list(tables["speed"].index) == list(PRECISIONS)
+    assert list(dict.fromkeys(tables["speed"].index)) == list(FPS)
     deltas = tables["deltas"]
     assert deltas.at["INT8", "ΔAP"] == pytest.approx(AP["INT8"] - AP["FP32"])
     assert deltas.at["FP16", "ΔAP"] == pytest.approx(AP["FP16"] - AP["FP32"])
-    assert deltas.at["INT8", report.SPEEDUP] == pytest.approx(FPS["INT8"] / FPS["FP32"])
-    assert deltas.at["INT8", report.LATENCY_SPEEDUP] == pytest.approx(
-        LATENCY_MEDIAN["FP32"] / LATENCY_MEDIAN["INT8"]
+    assert tables["speedups"].at["INT8 default vs FP32 f32", report.SPEEDUP] == pytest.approx(
+        241.36 / 93.47
     )
     assert deltas.at["INT8", report.SIZE_RATIO] == pytest.approx(
         IR_SIZES["INT8"] / IR_SIZES["FP32"]
@@ -317,27 +399,37 @@ def test_without_fp32_the_delta_table_is_empty() -> None:
     benchmark = {p: BENCHMARK[p] for p in ("FP16", "INT8")}
     tables = report.build_tables(accuracy, benchmark, {"INT8": IR_SIZES["INT8"]})
     assert tables["deltas"].empty
+    assert tables["speedups"].empty
     md = report.render_markdown(tables, META)
     assert "No FP32 results to compare against" in md
     assert "No INT8 vs FP32 comparison" in md
+    assert "No comparison: it needs FP32" in md
     assert f"{AP['INT8']:.4f}" in md
 
 
 def test_missing_optional_values_show_a_dash() -> None:
-    benchmark = {p: _benchmark(p) for p in PRECISIONS}
+    benchmark = {p: _benchmark(p) for p in ("FP32", "INT8")}  # FP16 not benchmarked
     for record in benchmark.values():
-        del record["result"]["inference_precision"], record["result"]["streams"]
-        del record["machine"]
-    del benchmark["FP16"]["result"]["latency_avg_ms"]
+        record["nncf_version"] = record["machine"]["cpu_model"] = None
+        for config in record["configurations"]:
+            config["inference_precision"] = config["streams"] = config["threads"] = None
+            config["executed_layers"] = {}
+        validate(record)  # these are the values the schema lets be absent
     tables = report.build_tables(ACCURACY, benchmark, {})
     md = report.render_markdown(tables, {})
-    speed = _md_table(md, "## Speed and size")
-    assert speed["FP16"][report.LATENCY_AVG] == report.MISSING
-    assert speed["INT8"][report.INFERENCE_PRECISION] == report.MISSING
-    assert speed["INT8"][report.SIZE] == report.MISSING
-    assert _md_table(md, "## Environment")["FP32"]["Streams"] == report.MISSING
+    speed = _md_rows(md, "## Speed")
+    assert {row["Configuration"] for row in speed} == {"FP32 f32", "FP32 default", "INT8 default"}
+    for column in (report.INFERENCE_PRECISION, report.CONV_PRECISION, report.STREAMS):
+        assert {row[column] for row in speed} == {report.MISSING}
+    assert list(_md_table(md, "### Speed-up")) == [
+        "INT8 default vs FP32 f32",
+        "INT8 default vs FP32 default",
+    ]
+    assert _md_table(md, "## Size")["INT8"][report.SIZE] == report.MISSING
+    assert _md_table(md, "## Environment")["FP16"]["Repeats"] == report.MISSING
     assert _md_table(md, "## Change vs FP32")["INT8"][report.SIZE_RATIO] == report.MISSING
-    assert "**CPU**" not in md
+    assert f"**CPU**: {report.MISSING}" in md
+    assert f"**NNCF**: {report.MISSING}" in md
     report.render_html(tables, {}, {}, ACCURACY)  # renders without the optional values
 
 
@@ -370,6 +462,9 @@ def test_ordered_precisions_puts_known_ones_first() -> None:
         (math.inf, "ratio", report.MISSING),
         (2.0, "int", "2"),
         ("f32", "text", "f32"),
+        ((93.4712, 101.06), "fps_range", "93.5-101.1"),
+        ((7.3, 7.412), "ms_range", "7.30-7.41"),
+        (None, "ms_range", report.MISSING),
     ],
 )
 def test_format_value(value: Any, kind: report.Kind, text: str) -> None:
@@ -377,4 +472,5 @@ def test_format_value(value: Any, kind: report.Kind, text: str) -> None:
 
 
 def test_write_report_leaves_no_temporary_files(written: tuple[str, str], results: Path) -> None:
-    assert sorted(p.name for p in results.iterdir()) == ["report.html", "report.md", "samples"]
+    names = sorted(p.name for p in results.iterdir())
+    assert names == ["benchmark", "report.html", "report.md", "samples"]

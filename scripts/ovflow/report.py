@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ovflow import atomic
+from ovflow.benchmark import COMPARISONS, speedups
 
 PRECISION_ORDER = ("FP32", "FP16", "INT8")
 REFERENCE = "FP32"
@@ -33,17 +34,29 @@ STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs
 MISSING = "—"
 WORST_CLASSES = 20
 
-FPS = "Throughput (FPS)"
-LATENCY_MEDIAN = "Latency median (ms)"
-LATENCY_AVG = "Latency avg (ms)"
+MODE = "Mode"
 INFERENCE_PRECISION = "Inference precision"
-SIZE = "IR size (MB)"
+CONV_PRECISION = "Convolutions in"
+STREAMS = "Streams"
+THREADS = "Threads"
+RUNS = "Runs"
+FPS = "Throughput (FPS)"
+FPS_RANGE = "Throughput min-max (FPS)"
+LATENCY_MEDIAN = "Latency median (ms)"
+LATENCY_RANGE = "Latency median min-max (ms)"
+LATENCY_AVG = "Latency avg (ms)"
+OTHER_CPU = "Others' CPU, max (%)"
+BASELINE_FPS = "Baseline throughput (FPS)"
+BASELINE_LATENCY = "Baseline latency median (ms)"
 SPEEDUP = "Throughput speed-up (x)"
 LATENCY_SPEEDUP = "Latency speed-up (x)"
+SIZE = "IR size (MB)"
 SIZE_RATIO = "Size ratio (x)"
 DELTA_STATS = tuple(f"Δ{s}" for s in STATS)
 
-Kind = Literal["stat", "delta", "fps", "ms", "ratio", "mb", "int", "text"]
+Kind = Literal[
+    "stat", "delta", "fps", "ms", "ratio", "mb", "percent", "int", "text", "fps_range", "ms_range"
+]
 _NUMBER_FORMATS = {
     "stat": ".4f",
     "delta": "+.4f",
@@ -51,25 +64,36 @@ _NUMBER_FORMATS = {
     "ms": ".2f",
     "ratio": ".2f",
     "mb": ".2f",
+    "percent": ".1f",
 }
 SPEED_COLUMNS: dict[str, Kind] = {
-    FPS: "fps",
-    LATENCY_MEDIAN: "ms",
-    LATENCY_AVG: "ms",
+    MODE: "text",
     INFERENCE_PRECISION: "text",
-    SIZE: "mb",
+    CONV_PRECISION: "text",
+    STREAMS: "int",
+    THREADS: "int",
+    RUNS: "int",
+    FPS: "fps",
+    FPS_RANGE: "fps_range",
+    LATENCY_MEDIAN: "ms",
+    LATENCY_RANGE: "ms_range",
+    LATENCY_AVG: "ms",
+    OTHER_CPU: "percent",
 }
-DELTA_COLUMNS: dict[str, Kind] = {
-    **dict.fromkeys(DELTA_STATS, "delta"),
+SPEEDUP_COLUMNS: dict[str, Kind] = {
+    FPS: "fps",
+    BASELINE_FPS: "fps",
     SPEEDUP: "ratio",
+    LATENCY_MEDIAN: "ms",
+    BASELINE_LATENCY: "ms",
     LATENCY_SPEEDUP: "ratio",
-    SIZE_RATIO: "ratio",
 }
+SIZE_COLUMNS: dict[str, Kind] = {SIZE: "mb"}
+DELTA_COLUMNS: dict[str, Kind] = {**dict.fromkeys(DELTA_STATS, "delta"), SIZE_RATIO: "ratio"}
 ENVIRONMENT_COLUMNS: dict[str, Kind] = {
     "Device": "text",
-    "Hint": "text",
-    "Streams": "int",
     "Duration (s)": "int",
+    "Repeats": "int",
     "OpenVINO (benchmark)": "text",
     "Images": "int",
     "Annotations": "int",
@@ -78,15 +102,34 @@ ENVIRONMENT_COLUMNS: dict[str, Kind] = {
 COLUMN_KINDS: dict[str, Kind] = {
     **dict.fromkeys(STATS, "stat"),
     **SPEED_COLUMNS,
+    **SPEEDUP_COLUMNS,
+    **SIZE_COLUMNS,
     **DELTA_COLUMNS,
     **ENVIRONMENT_COLUMNS,
 }
 
 _DELTA_NOTE = (
-    f"Each precision against {REFERENCE}: Δ = precision - {REFERENCE}; throughput speed-up = "
-    f"precision FPS / {REFERENCE} FPS; latency speed-up = {REFERENCE} median latency / "
-    f"precision median latency; size ratio = precision IR size / {REFERENCE} IR size."
+    f"Each precision against {REFERENCE}: Δ = precision - {REFERENCE}; size ratio = "
+    f"precision IR size / {REFERENCE} IR size. Speed-ups are under Speed."
 )
+_SPEED_NOTE = (
+    "Every IR precision in every setting and mode: median of the repeated benchmark_app "
+    "runs and the min-max of those runs. f32: INFERENCE_PRECISION_HINT=f32, the true FP32 "
+    "baseline; default: the device's own choice, shown as Inference precision (bf16 for "
+    "FP32/FP16 IRs on AMX CPUs). Convolutions in: runtime precision of the executed "
+    "convolutions. Throughput mode: -hint throughput, async requests; latency mode: "
+    "-hint latency, one request at a time. Others' CPU: share of the machine's CPU time that "
+    "went to anything else during the most disturbed run; more than a few % means a noisy "
+    "measurement. No p90/p99: benchmark_app reports one latency "
+    "percentile per run, and asking for p90 replaces the median."
+)
+_SPEEDUP_NOTE = (
+    "From the medians above: throughput speed-up = FPS / baseline FPS (throughput mode); "
+    "latency speed-up = baseline median latency / median latency (latency mode); above 1 is "
+    "faster. FP32 f32 is true FP32; FP32 default is what an FP32 IR gets from the device "
+    "without a hint."
+)
+_COMMANDS_NOTE = "# <report_folder>: a scratch folder per run, removed once its report is read"
 _PRECISION_COLORS = {"FP32": "#5d6d7e", "FP16": "#2e86c1", "INT8": "#d35400"}
 
 
@@ -111,6 +154,11 @@ class ReportMeta(TypedDict, total=False):
 
 def format_value(value: Any, kind: Kind) -> str:
     """The one place numbers become text, so tables, headline and charts agree."""
+    if kind in ("fps_range", "ms_range"):
+        if value is None:
+            return MISSING
+        number_kind: Kind = "fps" if kind == "fps_range" else "ms"
+        return "-".join(format_value(v, number_kind) for v in value)
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
     if kind == "text":
@@ -143,10 +191,12 @@ def build_tables(
     benchmark: Mapping[str, Mapping[str, Any]],
     ir_sizes: Mapping[str, int],
 ) -> dict[str, Any]:
-    """Raw (unformatted) tables, one row per precision found in any input.
+    """Raw (unformatted) tables from accuracy records and benchmark records (one per precision,
+    shaped as schemas/benchmark.schema.json).
 
-    Keys: accuracy, speed, deltas, environment (DataFrames indexed by precision),
-    machine (list of (field, text)), benchmark_commands (list of (precision, command)).
+    Keys: accuracy, size, deltas, environment (DataFrames indexed by precision), speed (one
+    row per benchmarked configuration and mode), speedups (one row per comparison),
+    machine (list of (field, text)), benchmark_commands (list of (configuration, command)).
     """
     precisions = ordered_precisions(accuracy, benchmark, ir_sizes)
     index = pd.Index(precisions, name="Precision")
@@ -156,46 +206,95 @@ def build_tables(
         columns=list(STATS),
         dtype=float,
     )
-    speed = pd.DataFrame(
-        [_speed_row(benchmark.get(p, {}), ir_sizes.get(p)) for p in precisions],
-        index=index,
-        columns=list(SPEED_COLUMNS),
+    size = pd.DataFrame(
+        {SIZE: [_num(ir_sizes.get(p)) / 1e6 for p in precisions]}, index=index, dtype=float
     )
     environment = pd.DataFrame(
         [_environment_row(accuracy.get(p, {}), benchmark.get(p, {})) for p in precisions],
         index=index,
         columns=list(ENVIRONMENT_COLUMNS),
     )
+    configurations = [
+        (p, config) for p in precisions for config in benchmark.get(p, {}).get("configurations", [])
+    ]
     return {
         "accuracy": acc,
-        "speed": speed,
-        "deltas": _deltas(acc, speed),
+        "size": size,
+        "speed": _speed_table(configurations),
+        "speedups": _speedup_table(benchmark),
+        "deltas": _deltas(acc, size),
         "environment": environment,
         "machine": _machine_rows([benchmark[p] for p in precisions if p in benchmark]),
         "benchmark_commands": [
-            (p, benchmark[p]["command"]) for p in precisions if benchmark.get(p, {}).get("command")
+            (f"{_label(p, c['setting'])}, {c['mode']}", c["command"]) for p, c in configurations
         ],
     }
 
 
-def _speed_row(record: Mapping[str, Any], ir_size: int | None) -> dict[str, Any]:
-    result = record.get("result", {})
+def _label(precision: str, setting: str) -> str:
+    """A benchmarked configuration as the speed-up table names it, e.g. "FP32 f32"."""
+    return f"{precision} {setting}"
+
+
+def _speed_table(configurations: list[tuple[str, Mapping[str, Any]]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [_speed_row(config) for _, config in configurations],
+        index=pd.Index([_label(p, c["setting"]) for p, c in configurations], name="Configuration"),
+        columns=list(SPEED_COLUMNS),
+    )
+
+
+def _speed_row(config: Mapping[str, Any]) -> dict[str, Any]:
+    summary = config["summary"]
+    fps, latency = summary["throughput_fps"], summary["latency_median_ms"]
+    convolutions = config["executed_layers"].get("Convolution", {})
     return {
-        FPS: _num(result.get("throughput_fps")),
-        LATENCY_MEDIAN: _num(result.get("latency_median_ms")),
-        LATENCY_AVG: _num(result.get("latency_avg_ms")),
-        INFERENCE_PRECISION: result.get("inference_precision"),
-        SIZE: _num(ir_size) / 1e6,
+        MODE: config["mode"],
+        INFERENCE_PRECISION: config["inference_precision"],
+        CONV_PRECISION: ", ".join(convolutions) or None,
+        STREAMS: _num(config["streams"]),
+        THREADS: _num(config["threads"]),
+        RUNS: len(config["runs"]),
+        FPS: fps["median"],
+        FPS_RANGE: (fps["min"], fps["max"]),
+        LATENCY_MEDIAN: latency["median"],
+        LATENCY_RANGE: (latency["min"], latency["max"]),
+        LATENCY_AVG: summary["latency_avg_ms"]["median"],
+        OTHER_CPU: summary["other_cpu_percent"]["max"],
     }
+
+
+def _speedup_table(benchmark: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    rows = speedups(benchmark)
+    return pd.DataFrame(
+        [
+            {
+                FPS: _num(r["target_fps"]),
+                BASELINE_FPS: _num(r["baseline_fps"]),
+                SPEEDUP: _num(r["throughput_speedup"]),
+                LATENCY_MEDIAN: _num(r["target_latency_ms"]),
+                BASELINE_LATENCY: _num(r["baseline_latency_ms"]),
+                LATENCY_SPEEDUP: _num(r["latency_speedup"]),
+            }
+            for r in rows
+        ],
+        index=pd.Index([_comparison(r["target"], r["baseline"]) for r in rows], name="Comparison"),
+        columns=list(SPEEDUP_COLUMNS),
+        dtype=float,
+    )
+
+
+def _comparison(target: str, baseline: str) -> str:
+    return f"{target} vs {baseline}"
 
 
 def _environment_row(acc: Mapping[str, Any], bench: Mapping[str, Any]) -> dict[str, Any]:
     runtime = acc.get("runtime") or {}
+    settings = bench.get("settings", {})
     return {
-        "Device": bench.get("device"),
-        "Hint": bench.get("hint"),
-        "Streams": _num(bench.get("result", {}).get("streams")),
-        "Duration (s)": _num(bench.get("duration_s")),
+        "Device": settings.get("device"),
+        "Duration (s)": _num(settings.get("duration")),
+        "Repeats": _num(settings.get("repeats")),
         "OpenVINO (benchmark)": bench.get("openvino_version"),
         "Images": _num(acc.get("images")),
         "Annotations": _num(acc.get("annotations")),
@@ -203,7 +302,7 @@ def _environment_row(acc: Mapping[str, Any], bench: Mapping[str, Any]) -> dict[s
     }
 
 
-def _deltas(acc: pd.DataFrame, speed: pd.DataFrame) -> pd.DataFrame:
+def _deltas(acc: pd.DataFrame, size: pd.DataFrame) -> pd.DataFrame:
     if REFERENCE not in acc.index:
         return pd.DataFrame(
             columns=list(DELTA_COLUMNS), index=pd.Index([], name="Precision"), dtype=float
@@ -211,32 +310,40 @@ def _deltas(acc: pd.DataFrame, speed: pd.DataFrame) -> pd.DataFrame:
     others = [p for p in acc.index if p != REFERENCE]
     deltas = acc.loc[others] - acc.loc[REFERENCE]
     deltas.columns = list(DELTA_STATS)
-    ref = speed.loc[REFERENCE]
-    deltas[SPEEDUP] = speed.loc[others, FPS] / ref[FPS]
-    deltas[LATENCY_SPEEDUP] = ref[LATENCY_MEDIAN] / speed.loc[others, LATENCY_MEDIAN]
-    deltas[SIZE_RATIO] = speed.loc[others, SIZE] / ref[SIZE]
+    deltas[SIZE_RATIO] = size.loc[others, SIZE] / size.at[REFERENCE, SIZE]
     return deltas
 
 
 def _machine_rows(records: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """The benchmark machine; INT8 speed-ups depend on VNNI / AMX, so the flags matter."""
-    machines = [_machine_facts(r["machine"]) for r in records if r.get("machine")]
+    machines = [_machine_facts(r) for r in records]
     if not machines:
         return []
-    cpu, cores, flags = machines[0]
-    rows = [
-        ("CPU", format_value(cpu, "text")),
-        ("Logical cores", format_value(cores, "int")),
-        ("ISA flags", ", ".join(f"{n}: {'yes' if on else 'no'}" for n, on in flags) or MISSING),
+    first = machines[0]
+    if any(m != first for m in machines[1:]):
+        note = "precisions were benchmarked on different machines or versions; first shown"
+        return [*first, ("Note", note)]
+    return first
+
+
+def _machine_facts(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    machine = record["machine"]
+    cores = ", ".join(
+        f"{format_value(machine[key], 'int')} {name}"
+        for key, name in (
+            ("logical_cores", "logical"),
+            ("physical_cores", "physical"),
+            ("usable_cores", "usable"),
+        )
+    )
+    flags = ", ".join(f"{n}: {'yes' if on else 'no'}" for n, on in machine["isa"].items())
+    return [
+        ("CPU", format_value(machine["cpu_model"], "text")),
+        ("Cores", cores),
+        ("ISA flags", flags or MISSING),
+        ("OpenVINO", format_value(record["openvino_version"], "text")),
+        ("NNCF", format_value(record["nncf_version"], "text")),
     ]
-    if any(m != machines[0] for m in machines[1:]):
-        rows.append(("Note", "precisions were benchmarked on different machines; first shown"))
-    return rows
-
-
-def _machine_facts(machine: Mapping[str, Any]) -> tuple[Any, Any, tuple[tuple[str, bool], ...]]:
-    flags = machine.get("flags") or {}
-    return machine.get("cpu_model"), machine.get("logical_cores"), tuple(flags.items())
 
 
 def per_class_delta(
@@ -264,7 +371,7 @@ def _finite(value: Any) -> bool:
 
 def headline(tables: Mapping[str, Any]) -> str:
     """One sentence: what INT8 costs in AP and buys in speed and size against FP32."""
-    deltas, acc, speed = tables["deltas"], tables["accuracy"], tables["speed"]
+    deltas, acc, size = tables["deltas"], tables["accuracy"], tables["size"]
     if TARGET not in deltas.index:
         return f"No {TARGET} vs {REFERENCE} comparison: one of the two has no results."
     d = deltas.loc[TARGET]
@@ -275,12 +382,31 @@ def headline(tables: Mapping[str, Any]) -> str:
 
     parts = [
         f"ΔAP {format_value(d['ΔAP'], 'delta')} ({change('AP', 'stat', acc)})",
-        f"throughput speed-up {_times(d[SPEEDUP])} ({change(FPS, 'fps', speed)} FPS)",
-        f"median latency {change(LATENCY_MEDIAN, 'ms', speed)} ms "
-        f"(speed-up {_times(d[LATENCY_SPEEDUP])})",
-        f"IR size {change(SIZE, 'mb', speed)} MB (ratio {_times(d[SIZE_RATIO])})",
+        *_speed_changes(tables["speedups"]),
+        f"IR size {change(SIZE, 'mb', size)} MB (ratio {_times(d[SIZE_RATIO])})",
     ]
     return f"{TARGET} vs {REFERENCE}: " + "; ".join(parts) + "."
+
+
+def _speed_changes(speedups_table: pd.DataFrame) -> list[str]:
+    """Throughput and latency speed-up of INT8 against each FP32 baseline, true f32 first."""
+    pairs = [
+        (" ".join(t), " ".join(b)) for t, b in COMPARISONS if (t[0], b[0]) == (TARGET, REFERENCE)
+    ]
+    rows = speedups_table.reindex([_comparison(t, b) for t, b in pairs])
+
+    def against_each(ratio: str, before: str, after: str, kind: Kind, unit: str) -> str:
+        return ", ".join(
+            f"{_times(row[ratio])} vs {baseline} "
+            f"({format_value(row[before], kind)} → {format_value(row[after], kind)} {unit})"
+            for (_, baseline), (_, row) in zip(pairs, rows.iterrows(), strict=True)
+        )
+
+    return [
+        "throughput speed-up " + against_each(SPEEDUP, BASELINE_FPS, FPS, "fps", "FPS"),
+        "latency speed-up "
+        + against_each(LATENCY_SPEEDUP, BASELINE_LATENCY, LATENCY_MEDIAN, "ms", "ms"),
+    ]
 
 
 def _cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
@@ -359,10 +485,11 @@ def render_markdown(
         "",
         *_md_table(tables["accuracy"]),
         "",
-        "## Speed and size",
-        "",
-        *_md_table(tables["speed"]),
-        "",
+        *(
+            line
+            for level, heading, note, table in _speed_sections(tables)
+            for line in ("#" * level + f" {heading}", "", note, "", *_md_table(table), "")
+        ),
         f"## Change vs {REFERENCE}",
         "",
     ]
@@ -380,9 +507,24 @@ def render_markdown(
     lines += ["", "### Commands", "", "```sh", *(meta.get("commands") or []), "```"]
     if tables["benchmark_commands"]:
         lines += ["", "### Benchmark commands", "", "```sh"]
+        lines += [_COMMANDS_NOTE]
         lines += [f"# {p}\n{command}" for p, command in tables["benchmark_commands"]]
         lines += ["```"]
     return "\n".join(lines) + "\n"
+
+
+def _speed_sections(tables: Mapping[str, Any]) -> list[tuple[int, str, str, pd.DataFrame]]:
+    """(heading level, heading, note, table) of the speed part, for both renderings."""
+    speedup_note = (
+        _SPEEDUP_NOTE
+        if not tables["speedups"].empty
+        else (f"No comparison: it needs {REFERENCE} and another precision benchmarked.")
+    )
+    return [
+        (2, "Speed", _SPEED_NOTE, tables["speed"]),
+        (3, "Speed-up", speedup_note, tables["speedups"]),
+        (2, "Size", "Size of the IR weights (.bin).", tables["size"]),
+    ]
 
 
 def _md_table(table: pd.DataFrame) -> list[str]:
@@ -444,8 +586,10 @@ def render_html(
         "<h2>Accuracy</h2>",
         f"<p>{esc(_accuracy_note(meta))}</p>",
         _html_table(tables["accuracy"]),
-        "<h2>Speed and size</h2>",
-        _html_table(tables["speed"]),
+        *(
+            f"<h{level}>{esc(heading)}</h{level}>\n<p>{esc(note)}</p>\n{_html_table(table)}"
+            for level, heading, note, table in _speed_sections(tables)
+        ),
         f"<h2>Change vs {REFERENCE}</h2>",
     ]
     if tables["deltas"].empty:
@@ -467,7 +611,9 @@ def render_html(
         f"<pre>{esc(chr(10).join(meta.get('commands') or []))}</pre>",
     ]
     if tables["benchmark_commands"]:
-        commands = "\n".join(f"# {p}\n{c}" for p, c in tables["benchmark_commands"])
+        commands = "\n".join(
+            [_COMMANDS_NOTE, *(f"# {p}\n{c}" for p, c in tables["benchmark_commands"])]
+        )
         parts += ["<h3>Benchmark commands</h3>", f"<pre>{esc(commands)}</pre>"]
     body = "\n".join(parts)
     return (
@@ -522,11 +668,12 @@ def _html_samples(samples: Mapping[str, Sequence[Path]]) -> str:
 
 
 def _html_charts(tables: Mapping[str, Any], accuracy: Mapping[str, Mapping[str, Any]]) -> str:
-    speed = tables["speed"]
     charts = [
         _bar_chart(tables["accuracy"]["AP"], "COCO AP", "AP", "stat"),
-        _bar_chart(speed[FPS], "Throughput", "FPS", "fps"),
-        _bar_chart(speed[LATENCY_MEDIAN], "Median latency", "ms", "ms"),
+        _speed_chart(tables["speed"], "throughput", FPS, FPS_RANGE, "Throughput", "FPS"),
+        _speed_chart(
+            tables["speed"], "latency", LATENCY_MEDIAN, LATENCY_RANGE, "Median latency", "ms"
+        ),
         _class_delta_chart(per_class_delta(accuracy)),
     ]
     images = [f'<img src="{uri}" alt="{html.escape(alt)}">' for uri, alt in charts if uri]
@@ -535,17 +682,41 @@ def _html_charts(tables: Mapping[str, Any], accuracy: Mapping[str, Mapping[str, 
     return '<div class="charts">\n' + "\n".join(images) + "\n</div>"
 
 
-def _bar_chart(values: pd.Series, title: str, unit: str, kind: Kind) -> tuple[str | None, str]:
-    values = values[np.isfinite(values.to_numpy(dtype=float))]
+def _speed_chart(
+    speed: pd.DataFrame, mode: str, column: str, range_column: str, title: str, unit: str
+) -> tuple[str | None, str]:
+    """One bar per configuration measured in `mode`, whiskers from the repeats' min-max."""
+    rows = speed[speed[MODE] == mode]
+    title = f"{title}, {mode} mode\n(whiskers: min-max of the repeated runs)"
+    return _bar_chart(rows[column], title, unit, COLUMN_KINDS[column], rows[range_column])
+
+
+def _bar_chart(
+    values: pd.Series, title: str, unit: str, kind: Kind, spread: pd.Series | None = None
+) -> tuple[str | None, str]:
+    """Bars of values; spread, if given, holds each bar's (min, max) for its whisker."""
+    finite = np.isfinite(values.to_numpy(dtype=float))
+    values = values[finite]
     if values.empty:
         return None, title
+    heights = values.to_numpy(dtype=float)
+    whiskers = None
+    if spread is not None:
+        low, high = np.array(spread[finite].tolist(), dtype=float).T
+        whiskers = [heights - low, high - heights]
     fig = Figure(figsize=(4.2, 3.0), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    colors = [_PRECISION_COLORS.get(p, "#7f8c8d") for p in values.index]
-    bars = ax.bar(list(values.index), values.to_numpy(), color=colors)
-    ax.bar_label(bars, labels=[format_value(v, kind) for v in values], padding=2)
-    ax.set_title(title)
+    # Precision first in every label ("INT8", "INT8 default"), so it picks the colour.
+    colors = [_PRECISION_COLORS.get(str(label).split()[0], "#7f8c8d") for label in values.index]
+    bars = ax.bar(list(values.index), heights, color=colors, yerr=whiskers, capsize=4)
+    # Inside the bars when whiskers are drawn, so the whisker caps stay readable.
+    placement = (
+        {"label_type": "center", "color": "white"} if whiskers is not None else {"padding": 2}
+    )
+    ax.bar_label(bars, labels=[format_value(v, kind) for v in values], **placement)
+    ax.set_title(title, fontsize=9)
     ax.set_ylabel(unit)
+    ax.tick_params(axis="x", labelsize=8)
     ax.margins(y=0.15)
     return _png_data_uri(fig), title
 
