@@ -1,0 +1,61 @@
+"""Rule accuracy_delta: every precision vs FP32 on one evaluation set, with a paired bootstrap."""
+
+from pathlib import Path
+
+import yaml
+
+from ovflow import atomic, coco_data
+from ovflow.bootstrap import match_table, paired_bootstrap
+from ovflow.coco_eval import read_accuracy_yaml, read_detections_json
+from ovflow.compare import class_deltas, stat_deltas
+from ovflow.logs import to_log
+
+REFERENCE = "FP32"
+
+with to_log(snakemake.log[0]):
+    annotations = Path(snakemake.input.annotations)
+    ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
+    precisions = snakemake.params.precisions
+    records = {
+        p: read_accuracy_yaml(Path(f))
+        for p, f in zip(precisions, snakemake.input.accuracy, strict=True)
+    }
+    detections = dict(zip(precisions, snakemake.input.detections, strict=True))
+    reference = records[REFERENCE]
+    # Evaluate on the same classes as the accuracy rule did (one class for one-class sets).
+    classes = reference.get("classes_evaluated", "all")
+    names = {c["name"]: c["id"] for c in coco_data.load_annotations(annotations)["categories"]}
+    cat_ids = None if classes == "all" else [names[c] for c in classes]
+
+    def table(precision):
+        return match_table(
+            annotations, read_detections_json(Path(detections[precision])), ids, cat_ids
+        )
+
+    reference_table = table(REFERENCE)
+    comparisons = {}
+    for precision in precisions:
+        if precision == REFERENCE:
+            continue
+        candidate = records[precision]
+        comparisons[precision] = {
+            "stats": stat_deltas(reference, candidate),
+            "ap_interval": paired_bootstrap(
+                reference_table,
+                table(precision),
+                resamples=snakemake.params.resamples,
+                seed=snakemake.params.seed,
+            ),
+            "classes": class_deltas(reference, candidate),
+        }
+    record = {
+        "model": snakemake.wildcards.model,
+        "dataset": snakemake.wildcards.dataset,
+        "reference": REFERENCE,
+        "images": len(ids),
+        "classes_evaluated": classes,
+        "comparisons": comparisons,
+    }
+    atomic.write_text(
+        Path(snakemake.output[0]), yaml.safe_dump(record, sort_keys=False, allow_unicode=True)
+    )

@@ -1,0 +1,213 @@
+"""Paired bootstrap of ΔAP: the match table reproduces pycocotools exactly, weights act as
+duplicated images, and the interval behaves on TensorFlow's real detections."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SHARED, SUBSET
+from ovflow import bootstrap, coco_eval
+from ovflow.detections import Detections
+
+ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
+TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
+EXACT = 1e-12
+
+
+@pytest.fixture(scope="module")
+def coco() -> dict:
+    return json.loads(ANNOTATIONS.read_text())
+
+
+@pytest.fixture(scope="module")
+def image_ids(coco: dict) -> list[int]:
+    return sorted(img["id"] for img in coco["images"])
+
+
+@pytest.fixture(scope="module")
+def tf_results(coco: dict) -> list[dict]:
+    """TensorFlow's detections on the 206 subset images, as COCO results."""
+    if not TF_REFERENCE.is_file():
+        pytest.fail(f"{TF_REFERENCE} is missing: tests read the shared data in place")
+    sizes = {img["id"]: (img["width"], img["height"]) for img in coco["images"]}
+    results = []
+    for key, ref in json.loads(TF_REFERENCE.read_text()).items():
+        boxes = np.asarray(ref["boxes"], dtype=np.float32)
+        dets = Detections(
+            labels=np.asarray(ref["classes"]).astype(np.int64),
+            scores=np.asarray(ref["scores"], dtype=np.float32),
+            boxes=boxes[:, [1, 0, 3, 2]],  # TF ymin,xmin,ymax,xmax -> x_min,y_min,x_max,y_max
+        )
+        results += coco_eval.to_coco_results(int(key), dets, *sizes[int(key)])
+    return results
+
+
+@pytest.fixture(scope="module")
+def degraded_results(tf_results: list[dict]) -> list[dict]:
+    """Boxes jittered by up to 10% of their size and scores shuffled across all detections."""
+    rng = np.random.default_rng(7)
+    scores = rng.permutation([r["score"] for r in tf_results])
+    degraded = []
+    for r, score in zip(tf_results, scores, strict=True):
+        x, y, w, h = r["bbox"]
+        dx, dy = rng.uniform(-0.1, 0.1, 2) * [w, h]
+        degraded.append({**r, "bbox": [x + dx, y + dy, w, h], "score": float(score)})
+    return degraded
+
+
+@pytest.fixture(scope="module")
+def tf_table(tf_results: list[dict], image_ids: list[int]) -> bootstrap.MatchTable:
+    return bootstrap.match_table(ANNOTATIONS, tf_results, image_ids)
+
+
+def ones(table: bootstrap.MatchTable) -> np.ndarray:
+    return np.ones((1, len(table.image_ids)), dtype=np.int64)
+
+
+@pytest.mark.parametrize("which", ["tf_results", "degraded_results"])
+def test_all_ones_equals_pycocotools(
+    which: str, request: pytest.FixtureRequest, image_ids: list[int]
+) -> None:
+    results = request.getfixturevalue(which)
+    expected = coco_eval.evaluate(ANNOTATIONS, results, image_ids)
+    table = bootstrap.match_table(ANNOTATIONS, results, image_ids)
+
+    ap = bootstrap.average_precision(table, ones(table))
+    assert ap.shape == (1,)
+    assert ap[0] == pytest.approx(expected["stats"]["AP"], abs=EXACT)
+
+    per_class = bootstrap.per_class_ap(table)
+    assert per_class.keys() == expected["per_class_ap"].keys()
+    for name, value in expected["per_class_ap"].items():
+        assert per_class[name] == pytest.approx(value, abs=EXACT), name
+
+
+def test_degraded_copy_is_worse(tf_table: bootstrap.MatchTable, degraded_results: list[dict]):
+    # Guards the test above: the degraded copy must really differ from the reference.
+    degraded = bootstrap.match_table(ANNOTATIONS, degraded_results, tf_table.image_ids)
+    assert bootstrap.average_precision(degraded, ones(degraded))[0] < 0.2
+
+
+def multiset_dataset(
+    coco: dict, results: list[dict], weights: np.ndarray, tmp_path: Path
+) -> tuple[Path, list[dict], list[int]]:
+    """The image multiset `weights` as a COCO set: image i drawn c times becomes c images with
+    ground truth and detections copied. Copies of one image get adjacent ids (id * 16 + copy), so
+    pycocotools' tie order among images stays the original one."""
+    order = sorted(img["id"] for img in coco["images"])
+    count = dict(zip(order, weights.tolist(), strict=True))
+    assert max(count.values()) < 16
+
+    def copies(image_id: int) -> range:
+        return range(image_id * 16, image_id * 16 + count[image_id])
+
+    images = [{**img, "id": new} for img in coco["images"] for new in copies(img["id"])]
+    anns = [{**a, "image_id": new} for a in coco["annotations"] for new in copies(a["image_id"])]
+    for i, ann in enumerate(anns):
+        ann["id"] = i + 1
+    path = tmp_path / "multiset.json"
+    path.write_text(json.dumps({**coco, "images": images, "annotations": anns}))
+    copied = [{**r, "image_id": new} for r in results for new in copies(r["image_id"])]
+    return path, copied, [img["id"] for img in images]
+
+
+def test_no_score_ties_within_an_image_and_class(tf_results: list[dict]) -> None:
+    # The weighting equals duplication exactly when no image holds equal-score detections of one
+    # class (see ovflow.bootstrap); the duplication tests below rely on it.
+    keys = Counter((r["image_id"], r["category_id"], r["score"]) for r in tf_results)
+    assert max(keys.values()) == 1
+
+
+def test_weight_two_equals_a_duplicated_image(
+    coco: dict, tf_results: list[dict], tf_table: bootstrap.MatchTable, tmp_path: Path
+) -> None:
+    ids = tf_table.image_ids
+    anns = [a for a in coco["annotations"] if not a["iscrowd"]]
+    # Doubled: the image with most crowd regions (its detections matching them are ignored).
+    crowd = Counter(a["image_id"] for a in coco["annotations"] if a["iscrowd"])
+    doubled = crowd.most_common(1)[0][0]
+    # Dropped: the only image holding some class, so that class must leave the mean.
+    holders: dict[int, set[int]] = {}
+    for a in anns:
+        holders.setdefault(a["category_id"], set()).add(a["image_id"])
+    dropped = next(next(iter(h)) for h in holders.values() if len(h) == 1 and doubled not in h)
+
+    weights = np.ones(len(ids), dtype=np.int64)
+    weights[ids.index(doubled)] = 2
+    weights[ids.index(dropped)] = 0
+    path, results, new_ids = multiset_dataset(coco, tf_results, weights, tmp_path)
+    expected = coco_eval.evaluate(path, results, new_ids)["stats"]["AP"]
+
+    ap = bootstrap.average_precision(tf_table, weights[None, :])[0]
+    assert ap == pytest.approx(expected, abs=EXACT)
+    # Not trivially so: the weights change AP.
+    assert abs(ap - bootstrap.average_precision(tf_table, ones(tf_table))[0]) > 1e-4
+
+
+def test_a_bootstrap_resample_equals_its_multiset(
+    coco: dict, tf_results: list[dict], tf_table: bootstrap.MatchTable, tmp_path: Path
+) -> None:
+    weights = bootstrap.resample_weights(len(tf_table.image_ids), 1, seed=3)[0]
+    assert weights.sum() == len(tf_table.image_ids)
+    assert weights.max() >= 3 and (weights == 0).any()
+    path, results, new_ids = multiset_dataset(coco, tf_results, weights, tmp_path)
+    expected = coco_eval.evaluate(path, results, new_ids)["stats"]["AP"]
+    ap = bootstrap.average_precision(tf_table, weights[None, :])[0]
+    assert ap == pytest.approx(expected, abs=EXACT)
+
+
+def test_identical_sets_give_zero(tf_table: bootstrap.MatchTable, tf_results: list[dict]) -> None:
+    same = bootstrap.match_table(ANNOTATIONS, [dict(r) for r in tf_results], tf_table.image_ids)
+    result = bootstrap.paired_bootstrap(tf_table, same, resamples=200)
+    assert result["delta"] == 0.0
+    assert result["low"] == 0.0
+    assert result["high"] == 0.0
+    assert result["reference_ap"] == result["candidate_ap"]
+
+
+@pytest.fixture(scope="module")
+def worse_table(tf_results: list[dict], image_ids: list[int]) -> bootstrap.MatchTable:
+    """Every 3rd detection dropped: a candidate worse by construction."""
+    kept = [r for i, r in enumerate(tf_results) if i % 3 != 2]
+    return bootstrap.match_table(ANNOTATIONS, kept, image_ids)
+
+
+def test_worse_candidate_has_negative_interval(
+    tf_table: bootstrap.MatchTable, worse_table: bootstrap.MatchTable
+) -> None:
+    result = bootstrap.paired_bootstrap(tf_table, worse_table)
+    assert result["delta"] == pytest.approx(result["candidate_ap"] - result["reference_ap"])
+    assert result["delta"] < -0.01
+    assert result["low"] <= result["delta"] <= result["high"] < 0
+    assert result["resamples"] == 1000
+    assert result["seed"] == 0
+    assert result["confidence"] == 0.95
+    assert "bootstrap" in result["method"]
+    # The same interval from the other side.
+    swapped = bootstrap.paired_bootstrap(worse_table, tf_table)
+    assert swapped["low"] == pytest.approx(-result["high"])
+    assert swapped["high"] == pytest.approx(-result["low"])
+
+
+def test_seed_determines_the_interval(
+    tf_table: bootstrap.MatchTable, worse_table: bootstrap.MatchTable
+) -> None:
+    first = bootstrap.paired_bootstrap(tf_table, worse_table, resamples=200, seed=5)
+    again = bootstrap.paired_bootstrap(tf_table, worse_table, resamples=200, seed=5)
+    other = bootstrap.paired_bootstrap(tf_table, worse_table, resamples=200, seed=6)
+    assert first == again
+    assert (first["low"], first["high"]) != (other["low"], other["high"])
+    assert first["delta"] == other["delta"]
+
+
+def test_tables_on_different_images_are_refused(
+    tf_results: list[dict], tf_table: bootstrap.MatchTable
+) -> None:
+    fewer = bootstrap.match_table(ANNOTATIONS, tf_results, tf_table.image_ids[:-1])
+    with pytest.raises(ValueError, match="same images"):
+        bootstrap.paired_bootstrap(tf_table, fewer)
