@@ -36,6 +36,7 @@ PRECISIONS = config["precisions"]
 wildcard_constraints:
     model="|".join(catalog.model_names()),
     precision="FP32|FP16|INT8",
+    dataset="[A-Za-z0-9_-]+",
 
 
 include: "rules/common.smk"

@@ -1,29 +1,96 @@
-# COCO bbox accuracy of every precision on the evaluation images.
+# COCO bbox accuracy of every precision on every evaluation set, and each precision vs FP32.
+# Detection can be split into `accuracy.shards` jobs (e.g. on a cluster); their detections are
+# merged before COCOeval, so the metrics do not depend on the sharding.
+
+SHARDS = config["accuracy"]["shards"]
 
 
-rule accuracy:
+rule detect:
     input:
         xml=PATHS.ir_xml("{model}", "{precision}"),
-        annotations=coco_annotations(),
-        images=coco_images(),
-        eval_ids=PATHS.eval_ids,
+        annotations=lambda wc: dataset_annotations(wc.dataset),
+        images=lambda wc: dataset_images(wc.dataset),
+        eval_ids=PATHS.eval_ids("{dataset}"),
     output:
-        detections=PATHS.detections("{model}", "{precision}"),
-        accuracy=report(
-            PATHS.accuracy("{model}", "{precision}"),
-            category="Accuracy",
-            caption="../report/accuracy.rst",
+        temp(
+            PATHS.detection_shard(
+                "{model}", "{dataset}", "{precision}", "{shard}", "{shards}"
+            )
         ),
     log:
-        PATHS.log("{model}/accuracy_{precision}"),
+        PATHS.log("{model}/detect_{dataset}_{precision}_{shard}of{shards}"),
     conda:
         "../envs/openvino.yaml"
     threads: workflow.cores
     resources:
-        mem_mb=4000,
+        mem_mb=3000,
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
-        coco=config["coco"],
+    script:
+        "../scripts/detect.py"
+
+
+rule accuracy:
+    input:
+        shards=expand(
+            PATHS.detection_shard(
+                "{{model}}", "{{dataset}}", "{{precision}}", "{shard}", str(SHARDS)
+            ),
+            shard=range(SHARDS),
+        ),
+        annotations=lambda wc: dataset_annotations(wc.dataset),
+        eval_ids=PATHS.eval_ids("{dataset}"),
+    output:
+        detections=PATHS.detections("{model}", "{dataset}", "{precision}"),
+        accuracy=report(
+            PATHS.accuracy("{model}", "{dataset}", "{precision}"),
+            category="Accuracy",
+            subcategory="{dataset}",
+            caption="../report/accuracy.rst",
+        ),
+    log:
+        PATHS.log("{model}/accuracy_{dataset}_{precision}"),
+    conda:
+        "../envs/openvino.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        device=config["inference"]["device"],
+        precision_hint=config["inference"]["precision_hint"],
+        selection=lambda wc: dataset_selection(wc.dataset),
     script:
         "../scripts/accuracy.py"
+
+
+rule accuracy_delta:
+    input:
+        annotations=lambda wc: dataset_annotations(wc.dataset),
+        eval_ids=PATHS.eval_ids("{dataset}"),
+        accuracy=expand(
+            PATHS.accuracy("{{model}}", "{{dataset}}", "{precision}"),
+            precision=PRECISIONS,
+        ),
+        detections=expand(
+            PATHS.detections("{{model}}", "{{dataset}}", "{precision}"),
+            precision=PRECISIONS,
+        ),
+    output:
+        report(
+            PATHS.accuracy_delta("{model}", "{dataset}"),
+            category="Accuracy",
+            subcategory="{dataset}",
+            caption="../report/accuracy_delta.rst",
+        ),
+    log:
+        PATHS.log("{model}/accuracy_delta_{dataset}"),
+    conda:
+        "../envs/openvino.yaml"
+    threads: 1
+    params:
+        precisions=PRECISIONS,
+        resamples=config["accuracy"]["bootstrap_resamples"],
+        seed=config["accuracy"]["seed"],
+    script:
+        "../scripts/accuracy_delta.py"

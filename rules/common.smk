@@ -21,6 +21,55 @@ def coco_annotations():
     return config["coco"]["annotations"] if coco_is_local() else PATHS.coco_annotations
 
 
+PRIMARY_DATASET = "coco"
+DATASETS = [PRIMARY_DATASET, *config["extra_datasets"]]
+
+
+def dataset_images(dataset):
+    if dataset == PRIMARY_DATASET:
+        return coco_images()
+    return config["extra_datasets"][dataset]["images"]
+
+
+def dataset_annotations(dataset):
+    if dataset == PRIMARY_DATASET:
+        return coco_annotations()
+    return config["extra_datasets"][dataset]["annotations"]
+
+
+def dataset_selection(dataset):
+    """How a set's evaluation images are chosen; only val2017 gives up calibration images."""
+    if dataset == PRIMARY_DATASET:
+        return {
+            "max_images": config["coco"]["max_images"],
+            "reserve": settings.calibration_reserve(config),
+            "seed": config["coco"]["seed"],
+        }
+    extra = config["extra_datasets"][dataset]
+    return {
+        "max_images": extra.get("max_images"),
+        "reserve": 0,
+        "seed": config["coco"]["seed"],
+    }
+
+
+def calibration_annotations():
+    """Annotations of the calibration images: val2017's, or those given with the folder."""
+    if config["calibration"]["images"]:
+        return config["calibration"]["annotations"] or []
+    return coco_annotations()
+
+
+def shares_calibration_folder(dataset):
+    """True if a set's images folder is the calibration folder: its calibration images are then
+    left out of its evaluation (the val2017 hold-out does the same for the primary set).
+    """
+    folder = config["calibration"]["images"]
+    if dataset == PRIMARY_DATASET or not folder:
+        return False
+    return Path(dataset_images(dataset)).resolve() == Path(folder).resolve()
+
+
 def archive_spec(filename):
     """The catalog's spec of a download, by file name (model archives and COCO zips)."""
     for model in catalog.model_names():

@@ -53,7 +53,7 @@ rule extract_coco_annotations:
 
 rule hold_out_calibration_images:
     input:
-        coco_annotations(),
+        annotations=coco_annotations(),
     output:
         PATHS.held_out_ids,
     log:
@@ -70,18 +70,21 @@ rule hold_out_calibration_images:
 
 rule select_eval_images:
     input:
-        coco_annotations(),
+        annotations=lambda wc: dataset_annotations(wc.dataset),
+        calibration=lambda wc: (
+            PATHS.calibration_list if shares_calibration_folder(wc.dataset) else []
+        ),
     output:
-        PATHS.eval_ids,
+        PATHS.eval_ids("{dataset}"),
     log:
-        PATHS.log("select_eval_images"),
+        PATHS.log("select_eval_images_{dataset}"),
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        reserve=settings.calibration_reserve(config),
-        seed=config["coco"]["seed"],
-        max_images=config["coco"]["max_images"],
+        max_images=lambda wc: dataset_selection(wc.dataset)["max_images"],
+        reserve=lambda wc: dataset_selection(wc.dataset)["reserve"],
+        seed=lambda wc: dataset_selection(wc.dataset)["seed"],
     script:
         "../scripts/select_images.py"
 

@@ -6,9 +6,15 @@ rule quantize:
         xml=PATHS.ir_xml("{model}", "FP32"),
         bin=PATHS.ir_bin("{model}", "FP32"),
         calibration=PATHS.calibration_list,
+        annotations=(
+            calibration_annotations()
+            if config["quantization"]["mode"] == "accuracy_control"
+            else []
+        ),
     output:
         xml=PATHS.ir_xml("{model}", "INT8"),
         bin=PATHS.ir_bin("{model}", "INT8"),
+        info=PATHS.quantization_info("{model}"),
     log:
         PATHS.log("{model}/quantize"),
     conda:
@@ -17,7 +23,7 @@ rule quantize:
     resources:
         mem_mb=6000,
     params:
-        preset=config["quantization"]["preset"],
+        quantization=config["quantization"],
         spec=lambda wc: model_spec(wc.model),
     script:
         "../scripts/quantize.py"

@@ -4,13 +4,24 @@
 rule report:
     input:
         accuracy=expand(
-            PATHS.accuracy("{{model}}", "{precision}"), precision=PRECISIONS
+            PATHS.accuracy("{{model}}", PRIMARY_DATASET, "{precision}"),
+            precision=PRECISIONS,
+        ),
+        extra_accuracy=expand(
+            PATHS.accuracy("{{model}}", "{dataset}", "{precision}"),
+            dataset=DATASETS[1:],
+            precision=PRECISIONS,
         ),
         benchmark=expand(
             PATHS.benchmark("{{model}}", "{precision}"), precision=PRECISIONS
         ),
         samples=expand(
             PATHS.samples_dir("{{model}}", "{precision}"), precision=PRECISIONS
+        ),
+        deltas=(
+            expand(PATHS.accuracy_delta("{{model}}", "{dataset}"), dataset=DATASETS)
+            if "FP32" in PRECISIONS and len(PRECISIONS) > 1
+            else []
         ),
         bins=expand(PATHS.ir_bin("{{model}}", "{precision}"), precision=PRECISIONS),
         archive=lambda wc: PATHS.download(model_spec(wc.model).archive.name),

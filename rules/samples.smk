@@ -6,7 +6,7 @@ rule samples:
         xml=PATHS.ir_xml("{model}", "{precision}"),
         annotations=coco_annotations(),
         images=coco_images(),
-        eval_ids=PATHS.eval_ids,
+        eval_ids=PATHS.eval_ids(PRIMARY_DATASET),
     output:
         report(
             directory(PATHS.samples_dir("{model}", "{precision}")),

@@ -1,46 +1,52 @@
-"""Rule accuracy: one precision on the evaluation images → COCO detections + accuracy YAML."""
+"""Rule accuracy: merged detection shards of one precision → COCO detections + accuracy YAML."""
 
-import time
+import json
 from pathlib import Path
 
-from ovflow import coco_data, coco_eval, inference
+from ovflow import coco_data, coco_eval
 from ovflow.logs import to_log
 
 with to_log(snakemake.log[0]):
     annotations = Path(snakemake.input.annotations)
-    index = coco_data.image_index(coco_data.load_annotations(annotations))
+    ground_truth = coco_data.load_annotations(annotations)
     ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
-    paths = [Path(snakemake.input.images) / index[i]["file_name"] for i in ids]
-    compiled = inference.compile_ir(
-        Path(snakemake.input.xml), snakemake.params.device, snakemake.params.precision_hint
-    )
-    start = time.perf_counter()
-    detections = inference.detect_all(compiled, paths)
-    seconds = time.perf_counter() - start
-    results = [
-        row
-        for i, dets in zip(ids, detections, strict=True)
-        for row in coco_eval.to_coco_results(i, dets, index[i]["width"], index[i]["height"])
-    ]
+    shards = [json.loads(Path(f).read_text()) for f in snakemake.input.shards]
+    covered = [i for shard in shards for i in shard["image_ids"]]
+    if covered != ids:
+        raise RuntimeError(
+            f"detection shards cover {len(covered)} images, not the {len(ids)} chosen"
+        )
+    results = [row for shard in shards for row in shard["results"]]
+    seconds = sum(shard["seconds"] for shard in shards)
     coco_eval.write_detections_json(Path(snakemake.output.detections), results)
-    evaluation = coco_eval.evaluate(annotations, results, ids)
+
+    # A set that annotates one class only (e.g. persons) is scored on that class alone.
+    classes = coco_eval.annotated_categories(ground_truth, ids)
+    single_class = classes if len(classes) == 1 else None
+    names = {c["id"]: c["name"] for c in ground_truth["categories"]}
+    evaluation = coco_eval.evaluate(annotations, results, ids, single_class)
     print(evaluation["summary"])
-    coco = snakemake.params.coco
     coco_eval.write_accuracy_yaml(
         Path(snakemake.output.accuracy),
         model=snakemake.wildcards.model,
         precision=snakemake.wildcards.precision,
         stats_dict=evaluation,
         extra={
+            "dataset": snakemake.wildcards.dataset,
+            "classes_evaluated": [names[c] for c in single_class] if single_class else "all",
             "selection": {
                 "annotations": str(annotations),
-                "max_images": coco["max_images"],
-                "seed": coco["seed"],
-                "method": "seeded permutation of all image ids; calibration hold-out removed first",
+                "images_in_annotations": len(ground_truth["images"]),
+                **snakemake.params.selection,
+                "method": (
+                    "seeded permutation of the annotated image ids; the first `reserve` are held "
+                    "out for calibration, the next `max_images` (all if null) are evaluated"
+                ),
             },
             "inference": {
                 "device": snakemake.params.device,
                 "precision_hint": snakemake.params.precision_hint,
+                "shards": len(shards),
                 "images_per_second": round(len(ids) / seconds, 2),
             },
         },

@@ -58,14 +58,16 @@ def model_names(path: Path = CATALOG_FILE) -> list[str]:
 def load_model(
     name: str, overrides: dict[str, Any] | None = None, path: Path = CATALOG_FILE
 ) -> ModelSpec:
-    """The catalog entry of `name`, with config overrides (sha256, url) applied."""
+    """The catalog entry of `name`, with config overrides (sha256, url, name) applied."""
     data = _read(path)
     if name not in data["models"]:
         raise KeyError(f"{path}: no model {name!r}; known: {', '.join(sorted(data['models']))}")
     entry = data["models"][name]
     archive = ArchiveSpec(**entry["archive"])
     if overrides:
-        archive = replace(archive, **{k: v for k, v in overrides.items() if k in ("sha256", "url")})
+        archive = replace(
+            archive, **{k: v for k, v in overrides.items() if k in ("sha256", "url", "name")}
+        )
         if "sha256" in overrides:
             # A re-packed archive has another size too; the checksum is what is checked.
             archive = replace(archive, size=None)

@@ -210,3 +210,11 @@ def check_image_file(path: Path) -> None:
         raise DatasetError(f"{path}: truncated or corrupt image ({err})") from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def shard(ids: list[int], index: int, count: int) -> list[int]:
+    """The `index`-th of `count` contiguous, near-equal slices of `ids` (0-based)."""
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index} of {count}: index out of range")
+    bounds = np.linspace(0, len(ids), count + 1).round().astype(int)
+    return ids[bounds[index] : bounds[index + 1]]

@@ -95,8 +95,19 @@ def _per_class_ap(coco_eval: COCOeval, gt: COCO) -> dict[str, float | None]:
     return per_class
 
 
-def evaluate(annotations: Path, results: list[dict], image_ids: list[int]) -> dict:
-    """COCO bbox metrics of `results` on the images `image_ids` of the `annotations` file."""
+def annotated_categories(annotations: dict, image_ids: list[int]) -> list[int]:
+    """Category ids that have at least one box on the given images."""
+    wanted = set(image_ids)
+    return sorted({a["category_id"] for a in annotations["annotations"] if a["image_id"] in wanted})
+
+
+def evaluate(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+) -> dict:
+    """COCO bbox metrics of `results` on the images `image_ids` of the `annotations` file.
+
+    `cat_ids` restricts the evaluation to those classes (e.g. the one class a set annotates).
+    """
     if not image_ids:
         raise ValueError(f"{annotations}: no image ids to evaluate")
     gt, _ = _quietly(COCO, str(annotations))
@@ -107,6 +118,8 @@ def evaluate(annotations: Path, results: list[dict], image_ids: list[int]) -> di
 
     coco_eval = COCOeval(gt, dt, "bbox")
     coco_eval.params.imgIds = sorted(set(image_ids))
+    if cat_ids:
+        coco_eval.params.catIds = sorted(cat_ids)
     _quietly(coco_eval.evaluate)
     _quietly(coco_eval.accumulate)
     _, summary = _quietly(coco_eval.summarize)

@@ -25,9 +25,8 @@ class Paths:
     def coco_annotations(self) -> Path:
         return self.root / "data" / "coco" / "annotations" / "instances_val2017.json"
 
-    @property
-    def eval_ids(self) -> Path:
-        return self.root / "data" / "eval_image_ids.txt"
+    def eval_ids(self, dataset: str) -> Path:
+        return self.root / "data" / dataset / "eval_image_ids.txt"
 
     @property
     def held_out_ids(self) -> Path:
@@ -53,14 +52,26 @@ class Paths:
     def ir_bin(self, model: str, precision: str) -> Path:
         return self.ir_xml(model, precision).with_suffix(".bin")
 
+    def quantization_info(self, model: str) -> Path:
+        return self.model_dir(model) / "ir" / "INT8" / "quantization.yaml"
+
     def samples_dir(self, model: str, precision: str) -> Path:
         return self.model_dir(model) / "samples" / precision
 
-    def detections(self, model: str, precision: str) -> Path:
-        return self.model_dir(model) / "accuracy" / f"{precision}.detections.json"
+    def detections(self, model: str, dataset: str, precision: str) -> Path:
+        return self.model_dir(model) / "accuracy" / dataset / f"{precision}.detections.json"
 
-    def accuracy(self, model: str, precision: str) -> Path:
-        return self.model_dir(model) / "accuracy" / f"{precision}.yaml"
+    def detection_shard(
+        self, model: str, dataset: str, precision: str, shard: str, shards: str
+    ) -> Path:
+        name = f"{precision}.shard{shard}of{shards}.json"
+        return self.model_dir(model) / "accuracy" / dataset / "shards" / name
+
+    def accuracy(self, model: str, dataset: str, precision: str) -> Path:
+        return self.model_dir(model) / "accuracy" / dataset / f"{precision}.yaml"
+
+    def accuracy_delta(self, model: str, dataset: str) -> Path:
+        return self.model_dir(model) / "accuracy" / dataset / "delta.yaml"
 
     def benchmark(self, model: str, precision: str) -> Path:
         return self.model_dir(model) / "benchmark" / f"{precision}.json"

@@ -32,6 +32,15 @@ def check(config: dict[str, Any]) -> None:
             raise ConfigError(f"coco.images: {coco['images']} is not a directory")
         if not Path(coco["annotations"]).is_file():
             raise ConfigError(f"coco.annotations: {coco['annotations']} is not a file")
+    for name, dataset in config.get("extra_datasets", {}).items():
+        if not Path(dataset["images"]).is_dir():
+            raise ConfigError(
+                f"extra_datasets.{name}.images: {dataset['images']} is not a directory"
+            )
+        if not Path(dataset["annotations"]).is_file():
+            raise ConfigError(
+                f"extra_datasets.{name}.annotations: {dataset['annotations']} is not a file"
+            )
     calibration = config["calibration"]
     if calibration["images"]:
         if not Path(calibration["images"]).is_dir():
@@ -41,6 +50,15 @@ def check(config: dict[str, Any]) -> None:
             f"calibration.subset_size: {calibration['subset_size']} is more than the "
             f"{calibration['reserve']} val2017 images held out by calibration.reserve"
         )
+    if config["quantization"]["mode"] == "accuracy_control" and calibration["images"]:
+        annotations = calibration["annotations"]
+        if not annotations:
+            raise ConfigError(
+                "calibration.annotations: required by quantization.mode accuracy_control "
+                "when calibration.images is set"
+            )
+        if not Path(annotations).is_file():
+            raise ConfigError(f"calibration.annotations: {annotations} is not a file")
     if "INT8" in config["precisions"] and "FP32" not in config["precisions"]:
         raise ConfigError("precisions: INT8 is quantized from FP32, so FP32 must be listed too")
 
