@@ -294,26 +294,40 @@ class _Configuration:
         return PRECISION_HINTS[self.setting]
 
 
-def _measure(
+def measure(
     xml: Path,
     settings: Settings,
-    config: _Configuration,
+    *,
+    mode: str,
+    infer_precision: str | None,
     report_dir: Path,
-    log: Callable[[str], object],
+    log: Callable[[str], object] = print,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """One benchmark_app run: (metrics, setup) as its report has them."""
+    """One benchmark_app run into `report_dir` (created here): (metrics, setup) from its report."""
     report_dir.mkdir()  # benchmark_app needs it to exist
     cmd = benchmark_command(
-        xml,
-        settings,
-        mode=config.mode,
-        infer_precision=config.infer_precision,
-        report_dir=report_dir,
+        xml, settings, mode=mode, infer_precision=infer_precision, report_dir=report_dir
     )
     other_cpu_percent = _run(cmd, log)
     metrics, setup = parse_report(report_dir / REPORT_NAME)
     metrics["other_cpu_percent"] = other_cpu_percent
     return metrics, setup
+
+
+def throughput_fps(
+    xml: Path, settings: Settings, infer_precision: str | None = None, log=print
+) -> float:
+    """Throughput-mode FPS of one run, for scripts that compare two IRs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics, _ = measure(
+            xml,
+            settings,
+            mode="throughput",
+            infer_precision=infer_precision,
+            report_dir=Path(tmp) / "run",
+            log=log,
+        )
+    return metrics["throughput_fps"]
 
 
 def _configuration_record(
@@ -363,7 +377,14 @@ def run_benchmark(
         for repeat in range(1, settings.repeats + 1):
             for config in configs:
                 report_dir = Path(tmp) / f"{config.setting}-{config.mode}-{repeat}"
-                metrics, setup = _measure(xml, settings, config, report_dir, log)
+                metrics, setup = measure(
+                    xml,
+                    settings,
+                    mode=config.mode,
+                    infer_precision=config.infer_precision,
+                    report_dir=report_dir,
+                    log=log,
+                )
                 runs[config].append(metrics)
                 if config not in setups:  # the same in every repeat: compile once
                     dumped = report_dir / CONFIG_NAME

@@ -57,16 +57,24 @@ def decode_boxes(encodings: ov.Output, anchors: np.ndarray, scales) -> ov.Node:
     return ops.clamp(corners, 0.0, 1.0, name="boxes")
 
 
-def _nms(boxes: ov.Output, scores: ov.Output, settings: PostprocessSettings) -> ov.Node:
-    """Per-class greedy NMS; outputs (batch, class, box) indices and (batch, class, score)."""
+def _nms(
+    boxes: ov.Output, scores: ov.Output, settings: PostprocessSettings, score_threshold=None
+) -> ov.Node:
+    """Per-class greedy NMS; outputs (batch, class, box) indices and (batch, class, score).
+
+    Sorted by score, ties by class then box index (the CPU plugin's order): TF's too, as
+    its NMS takes the lower box index first and its final sort is stable over class-major
+    results. So the first n rows are the answer, with no sort of our own.
+    """
+    threshold = settings.score_threshold if score_threshold is None else score_threshold
     return ops.non_max_suppression(
         boxes,
         scores,
         max_output_boxes_per_class=np.int64(settings.max_per_class),
         iou_threshold=np.float32(settings.iou_threshold),
-        score_threshold=np.float32(settings.score_threshold),
+        score_threshold=np.float32(threshold) if isinstance(threshold, float) else threshold,
         box_encoding="corner",
-        sort_result_descending=False,
+        sort_result_descending=True,
         output_type="i64",
     )
 
@@ -104,15 +112,11 @@ def _shortcut(
     # t: the worst kept anchor's best score, from the same sigmoid as every other score.
     t = ops.reduce_min(ops.reduce_max(scores, np.int64(1)), np.int64([0, 1]))
     floor = np.float32(settings.score_threshold)
-    nms = ops.non_max_suppression(
+    nms = _nms(
         ops.unsqueeze(ops.gather(boxes, anchors, np.int64(0)), np.int64(0)),
         scores,
-        max_output_boxes_per_class=np.int64(settings.max_per_class),
-        iou_threshold=np.float32(settings.iou_threshold),
+        settings,
         score_threshold=ops.maximum(t, floor),
-        box_encoding="corner",
-        sort_result_descending=False,
-        output_type="i64",
     )
     local = nms.output(0)
     global_box = ops.gather(anchors, ops.gather(local, np.int64([2]), np.int64(1)), np.int64(0))
@@ -154,29 +158,29 @@ def _select_rows(boxes: ov.Output, logits: ov.Output, settings: PostprocessSetti
 
 
 def _rows(selected: ov.Output, selected_scores: ov.Output, boxes: ov.Output, n: int) -> ov.Node:
-    """The n best survivors as [n, 7] rows, padded with image_id -1."""
-    score = ops.gather(selected_scores, np.int64(2), np.int64(1))
-    k = ops.minimum(ops.shape_of(score, "i64"), np.int64([n]))
-    # Stable: equal scores keep NMS order (class-major), as TF's sort does.
-    top = ops.topk(score, ops.squeeze(k, np.int64(0)), 0, "max", "value", "i64", stable=True)
-    chosen = ops.gather(selected, top.output(1), np.int64(0))
+    """The n best survivors (NMS output is sorted) as [n, 7] rows, padded with image_id -1."""
+
+    def first_n(value: ov.Output) -> ov.Node:
+        return ops.slice(value, np.int64([0]), np.int64([n]), np.int64([1]), np.int64([0]))
+
+    chosen = first_n(selected)
+    score = ops.gather(first_n(selected_scores), np.int64(2), np.int64(1))
     label = ops.add(ops.gather(chosen, np.int64(1), np.int64(1)), np.int64(1))  # COCO id
     picked = ops.gather(boxes, ops.gather(chosen, np.int64(2), np.int64(1)), np.int64(0))
     xyxy = ops.gather(picked, np.int64([1, 0, 3, 2]), np.int64(1))
     column = np.int64(1)
     rows = ops.concat(
         [
-            ops.unsqueeze(ops.multiply(top.output(0), np.float32(0)), column),  # image_id 0
+            ops.unsqueeze(ops.multiply(score, np.float32(0)), column),  # image_id 0
             ops.unsqueeze(ops.convert(label, "f32"), column),
-            ops.unsqueeze(top.output(0), column),
+            ops.unsqueeze(score, column),
             xyxy,
         ],
         axis=1,
     )
     padding = np.zeros((n, 7), np.float32)
     padding[:, 0] = -1
-    padded = ops.concat([rows, ops.constant(padding)], axis=0)
-    return ops.slice(padded, np.int64([0]), np.int64([n]), np.int64([1]), np.int64([0]))
+    return first_n(ops.concat([rows, ops.constant(padding)], axis=0))
 
 
 def _output(value: ov.Output | ov.Node) -> ov.Output:

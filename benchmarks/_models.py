@@ -1,0 +1,51 @@
+"""Build the IRs the benchmark scripts measure, from the shared mirror archives.
+
+The scripts use the workflow's own modules (scripts/ovflow), so they measure exactly what the
+workflow builds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PERSON_IMAGES = SHARED / "data" / "coco-val2017-person" / "val2017"
+SUBSET = SHARED / "data" / "coco-val2017-subset"
+sys.path.insert(0, str(REPO / "scripts"))
+
+from ovflow import catalog, coco_data, convert, ir_files, quantize  # noqa: E402
+from ovflow.download import extract_tar_folder  # noqa: E402
+from ovflow.telemetry import opt_out  # noqa: E402
+
+opt_out()  # these scripts convert and quantize too: send nothing
+
+
+def archive_dir(model: str, dest: Path) -> Path:
+    """The model's mirror archive unpacked into `dest`."""
+    spec = catalog.load_model(model)
+    archive = next((SHARED / "mirror").glob(f"{spec.archive.folder}*.tar.gz"))
+    files = [convert.GRAPH_FILE, convert.PIPELINE_FILE]
+    extract_tar_folder(archive, spec.archive.folder, dest, files)
+    return dest
+
+
+def fp32_ir(model: str, work: Path, **convert_options) -> Path:
+    xml = work / "FP32" / f"{model}.xml"
+    converted = convert.convert(
+        archive_dir(model, work / "archive"), catalog.load_model(model), **convert_options
+    )
+    ir_files.save_ir(converted, xml, "FP32")
+    return xml
+
+
+def int8_ir(model: str, fp32_xml: Path, work: Path, calibration_images: int = 300) -> Path:
+    """INT8 IR as the workflow's default quantization makes it (person images calibrate)."""
+    images = coco_data.select_calibration(
+        coco_data.list_images(PERSON_IMAGES), calibration_images, seed=0
+    )
+    spec = catalog.load_model(model).conversion
+    xml = work / "INT8" / f"{model}.xml"
+    ir_files.save_ir(quantize.quantize(ir_files.read_ir(fp32_xml), spec, images), xml, "INT8")
+    return xml
