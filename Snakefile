@@ -47,10 +47,11 @@ include: "rules/samples.smk"
 include: "rules/accuracy.smk"
 include: "rules/benchmark.smk"
 include: "rules/report.smk"
+include: "rules/index.smk"
 
 
 rule all:
     default_target: True
     input:
-        [PATHS.report_html(m) for m in MODELS],
-        [PATHS.report_md(m) for m in MODELS],
+        PATHS.index_html,
+        PATHS.index_md,

@@ -1,45 +1,67 @@
-"""Rule report: accuracy YAMLs + benchmark JSONs + samples → report.md and report.html."""
+"""Rule report: one model's accuracy, deltas, benchmarks, samples → report.md, report.html,
+its charts as PNGs and headline.yaml (for the index)."""
 
-import json
 from pathlib import Path
 
-from ovflow import coco_data
-from ovflow.coco_eval import read_accuracy_yaml
+from ovflow.anchors import parse_pipeline_config
 from ovflow.logs import to_log
-from ovflow.report import write_report
+from ovflow.report import ReportFiles, ReportOutputs, read_inputs, write_report
 
 with to_log(snakemake.log[0]):
+    datasets = snakemake.params.datasets
     precisions = snakemake.params.precisions
     config = snakemake.params.config
     spec = snakemake.params.spec
 
-    def by_precision(files, read):
-        return {p: read(Path(f)) for p, f in zip(precisions, files, strict=True)}
+    def by_precision(files):
+        return {p: Path(f) for p, f in zip(precisions, files, strict=True)}
 
-    accuracy = by_precision(snakemake.input.accuracy, read_accuracy_yaml)
-    benchmark = by_precision(snakemake.input.benchmark, lambda f: json.loads(f.read_text()))
-    samples = by_precision(snakemake.input.samples, lambda d: sorted(d.glob("*.jpg")))
-    ir_sizes = by_precision(snakemake.input.bins, lambda f: f.stat().st_size)
-    calibration = coco_data.read_paths(Path(snakemake.input.calibration))
-    first = accuracy[precisions[0]]
-    write_report(
-        Path(snakemake.output.md),
-        Path(snakemake.output.html),
-        accuracy=accuracy,
-        benchmark=benchmark,
-        samples=samples,
-        ir_sizes=ir_sizes,
-        meta={
-            "model": spec.name,
-            "description": spec.description,
-            "archive_url": spec.archive.url,
-            "archive_sha256": spec.archive.sha256,
-            "quantization_preset": config["quantization"]["preset"],
-            "calibration_images": len(calibration),
-            "calibration_source": config["calibration"]["images"] or "val2017 (held out)",
-            "eval_images": first["images"],
-            "eval_selection": first["selection"]["method"],
-            "config": config,
-            "commands": [snakemake.params.command],
+    # Rule report lists the accuracy YAMLs set by set, each set's precisions in order.
+    accuracy = list(snakemake.input.accuracy)
+    per_set = len(precisions)
+    files = ReportFiles(
+        accuracy={
+            d: by_precision(accuracy[i * per_set : (i + 1) * per_set])
+            for i, d in enumerate(datasets)
         },
+        deltas=(
+            {d: Path(f) for d, f in zip(datasets, snakemake.input.deltas, strict=True)}
+            if snakemake.input.deltas
+            else {}
+        ),
+        benchmark=by_precision(snakemake.input.benchmark),
+        samples=by_precision(snakemake.input.samples),
+        ir_bins=by_precision(snakemake.input.bins),
+        # One file, or an empty list when the run has no INT8.
+        quantization=Path(snakemake.input.quantization) if snakemake.input.quantization else None,
     )
+    configured = config["postprocess"]["score_threshold"]
+    own = parse_pipeline_config(Path(snakemake.input.pipeline).read_text()).score_threshold
+    meta = {
+        "model": spec.name,
+        "description": spec.description,
+        "archive_url": spec.archive.url,
+        "archive_sha256": spec.archive.sha256,
+        "max_drop": config["quantization"]["max_drop"],
+        "score_threshold": own if configured is None else configured,
+        "score_threshold_source": (
+            "the model's own, from its pipeline.config; postprocess.score_threshold is null"
+            if configured is None
+            else "postprocess.score_threshold"
+        ),
+        "sample_score_threshold": config["samples"]["score_threshold"],
+        "config": config,
+        "commands": snakemake.params.commands,
+    }
+    # Each chart's file is named after the chart.
+    plots = {Path(f).stem: Path(f) for f in snakemake.output if f.endswith(".png")}
+    head = write_report(
+        read_inputs(files, meta),
+        ReportOutputs(
+            md=Path(snakemake.output.md),
+            html=Path(snakemake.output.html),
+            headline=Path(snakemake.output.headline),
+            plots=plots,
+        ),
+    )
+    print(head.verdict_text())

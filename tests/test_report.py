@@ -1,4 +1,10 @@
-"""The report shows exactly the numbers it was given, and the HTML page is self-contained."""
+"""The report shows exactly the numbers in the files it was made from, its verdict follows the
+stated rule, the HTML page is self-contained, and the index links every model's report.
+
+The fixtures are files shaped as the workflow writes them (accuracy YAMLs of two evaluation
+sets, delta.yaml, benchmark JSONs, quantization.yaml, IR .bin files, drawn samples), read back
+through ovflow.report.read_inputs as rule report reads them.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +13,31 @@ import io
 import json
 import math
 import re
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from test_benchmark import make_record, validate
 
 from conftest import SUBSET
-from ovflow import report
+from ovflow import catalog, report
+from ovflow.compare import class_deltas, stat_deltas
 from ovflow.detections import Detections
 from ovflow.draw import draw_detections
+from ovflow.paths import Paths
 
 PRECISIONS = ("FP32", "FP16", "INT8")
+DATASETS = ("coco", "person")
 IMAGES = ("000000000139.jpg", "000000000802.jpg")
-AP = {"FP32": 0.231234, "FP16": 0.230987, "INT8": 0.224671}
-# Median FPS (throughput mode) and median latency (latency mode) of each configuration.
-FPS = {"FP32 f32": 93.47, "FP32 default": 289.35, "FP16 default": 288.4, "INT8 default": 241.36}
-LATENCY = {"FP32 f32": 21.236, "FP32 default": 7.412, "FP16 default": 7.5, "INT8 default": 8.127}
-IR_SIZES = {"FP32": 27_370_218, "FP16": 13_691_870, "INT8": 7_152_348}
+SSDLITE = "ssdlite_mobilenet_v2"
+V1 = "ssd_mobilenet_v1_coco"
+MAX_DROP = 0.01
 # Ratios of each stat to AP, to make the other 11 stats differ from AP and each other.
 STAT_SHAPE = dict(
     zip(
@@ -35,25 +46,131 @@ STAT_SHAPE = dict(
         strict=True,
     )
 )
-CLASSES = [f"class{i:02d}" for i in range(25)]
+# Every chart of a report on DATASETS: the PNG files rule report declares.
+CHARTS = [report.DELTA_CHART, *report.SPEED_CHARTS, *(report.class_chart(d) for d in DATASETS)]
+COCO_CLASSES = list(catalog.load_model(SSDLITE).labels.values())
+BOOTSTRAP = (
+    "Paired percentile bootstrap over images: 1000 resamples of the images drawn with "
+    "replacement (numpy default_rng seed 0), the same for both."
+)
 
 
-def _accuracy(precision: str) -> dict[str, Any]:
-    shift = {"FP32": 0.0, "FP16": -0.0003, "INT8": -0.0071}[precision]
-    per_class: dict[str, float | None] = {
-        name: 0.1 + 0.013 * i + shift * (1 + (i % 7)) for i, name in enumerate(CLASSES)
-    }
-    per_class["class03"] = None  # no ground truth of that class in the evaluated images
+@dataclass(frozen=True)
+class Numbers:
+    """What one fixture model measured."""
+
+    ap: dict[str, float]  # COCO AP on the primary set, per precision
+    margins: tuple[float, float]  # the ΔAP interval reaches this far below / above ΔAP
+    fps: dict[str, float]  # median FPS (throughput mode) per configuration
+    latency: dict[str, float]  # median latency (latency mode) per configuration
+    ir_sizes: dict[str, int]
+    mode: str  # quantization mode
+
+
+CONFIGURATIONS = ("FP32 f32", "FP32 default", "FP16 default", "INT8 default")
+NUMBERS = {
+    # INT8 loses 0.0021 AP, interval [-0.0049, +0.0006]: within the 0.01 budget; slower than
+    # FP32 in the device default (bf16), as measured on this machine.
+    SSDLITE: Numbers(
+        ap={"FP32": 0.296672, "FP16": 0.295670, "INT8": 0.294572},
+        margins=(0.0028, 0.0027),
+        fps=dict(zip(CONFIGURATIONS, (154.9, 313.71, 264.5, 212.6), strict=True)),
+        latency=dict(zip(CONFIGURATIONS, (7.47, 4.01, 7.45, 5.69), strict=True)),
+        ir_sizes={"FP32": 17_942_432, "FP16": 8_974_408, "INT8": 4_752_292},
+        mode="default",
+    ),
+    # INT8 loses 0.0121 AP, interval [-0.0180, -0.0061]: straddles the budget.
+    V1: Numbers(
+        ap={"FP32": 0.231234, "FP16": 0.230987, "INT8": 0.219134},
+        margins=(0.0059, 0.0060),
+        fps=dict(zip(CONFIGURATIONS, (93.47, 289.35, 288.4, 391.36), strict=True)),
+        latency=dict(zip(CONFIGURATIONS, (21.236, 7.412, 7.5, 5.127), strict=True)),
+        ir_sizes={"FP32": 27_370_218, "FP16": 13_691_870, "INT8": 7_152_348},
+        mode="accuracy_control",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One model's report inputs on disk, and where its report goes."""
+
+    files: report.ReportFiles
+    outputs: report.ReportOutputs
+    meta: report.ReportMeta
+
+
+def _stats(ap: float) -> dict[str, float]:
+    return {s: ap * k + 0.00001 * i for i, (s, k) in enumerate(STAT_SHAPE.items())}
+
+
+def _accuracy(model: str, dataset: str, precision: str) -> dict[str, Any]:
+    ap = NUMBERS[model].ap[precision] + (0.0 if dataset == "coco" else 0.05)
+    loss = NUMBERS[model].ap["FP32"] - NUMBERS[model].ap[precision]
+    if dataset == "coco":
+        classes: Any = "all"
+        per_class: dict[str, float | None] = {
+            name: 0.1 + 0.009 * i - loss * ((5 * i) % 11 - 3) / 2
+            for i, name in enumerate(COCO_CLASSES)
+        }
+        per_class["toaster"] = None  # no ground truth of that class in the evaluated images
+        images, annotated, annotations, reserve = 206, 206, 1765, 0
+    else:
+        classes, per_class = ["person"], {"person": ap}
+        images, annotated, annotations, reserve = 450, 750, 1827, 0
     return {
-        "model": "ssd_mobilenet_v1_coco",
+        "model": model,
         "precision": precision,
-        "images": 200,
-        "annotations": 1437,
-        "stats": {
-            s: AP[precision] * k + 0.00001 * i for i, (s, k) in enumerate(STAT_SHAPE.items())
-        },
+        "images": images,
+        "annotations": annotations,
+        "crowd_annotations": 21,
+        "stats": _stats(ap),
         "per_class_ap": per_class,
-        "runtime": {"openvino": "2025.3.0", "nncf": "2.18.0"},
+        "runtime": {"openvino": "2026.4.1", "nncf": "3.4.0", "pycocotools": "2.0.11"},
+        "dataset": dataset,
+        "classes_evaluated": classes,
+        "selection": {
+            "annotations": f"../shared/data/{dataset}/instances.json",
+            "images_in_annotations": annotated,
+            "max_images": None,
+            "reserve": reserve,
+            "seed": 0,
+            "method": "seeded permutation of the annotated image ids",
+        },
+        "inference": {"device": "CPU", "precision_hint": "f32", "images_per_second": 37.9},
+    }
+
+
+def _delta(model: str, dataset: str, accuracy: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """delta.yaml as rule accuracy_delta writes it (its stat and class functions)."""
+    reference = accuracy["FP32"]
+    below, above = NUMBERS[model].margins
+    comparisons = {}
+    for precision in ("FP16", "INT8"):
+        stats = stat_deltas(reference, accuracy[precision])
+        width = 1.0 if precision == "INT8" else 0.4
+        comparisons[precision] = {
+            "stats": stats,
+            "ap_interval": {
+                "delta": stats["AP"],
+                "low": stats["AP"] - below * width,
+                "high": stats["AP"] + above * width,
+                "reference_ap": reference["stats"]["AP"],
+                "candidate_ap": accuracy[precision]["stats"]["AP"],
+                "resamples": 1000,
+                "seed": 0,
+                "confidence": 0.95,
+                "method": BOOTSTRAP,
+            },
+            "classes": class_deltas(reference, accuracy[precision]),
+        }
+    return {
+        "model": model,
+        "dataset": dataset,
+        "reference": "FP32",
+        "images": reference["images"],
+        "classes_evaluated": reference["classes_evaluated"],
+        "comparisons": comparisons,
     }
 
 
@@ -62,104 +179,164 @@ def _runs(median: float, low: float, high: float) -> list[float]:
     return [median * high, median, median * low]
 
 
-def _benchmark(precision: str) -> dict[str, Any]:
+def _benchmark(model: str, precision: str) -> dict[str, Any]:
+    numbers = NUMBERS[model]
     speeds = {}
-    for label in FPS:
+    for label, fps in numbers.fps.items():
         ir_precision, setting = label.split()
         if ir_precision == precision:
+            latency = numbers.latency[label]
             speeds[setting, "throughput"] = (
-                _runs(FPS[label], 0.97, 1.05),
-                _runs(LATENCY[label] * 2.1, 0.9, 1.3),
+                _runs(fps, 0.97, 1.05),
+                _runs(latency * 2.1, 0.9, 1.3),
             )
             speeds[setting, "latency"] = (
-                _runs(1000 / LATENCY[label], 0.98, 1.01),
-                _runs(LATENCY[label], 0.95, 1.02),
+                _runs(1000 / latency, 0.98, 1.01),
+                _runs(latency, 0.95, 1.02),
             )
     return make_record(precision, speeds)
 
 
-ACCURACY = {p: _accuracy(p) for p in PRECISIONS}
-BENCHMARK = {p: _benchmark(p) for p in PRECISIONS}
-META: report.ReportMeta = {
-    "model": "ssd_mobilenet_v1_coco",
-    "description": "SSD MobileNet V1, TF Object Detection API, COCO",
-    "archive_url": "http://download.tensorflow.org/models/object_detection/x.tar.gz",
-    "archive_sha256": "8788f89108519fd1102b8a5c2ac861cf6d86603571b6ce5bbd1c245b7fe005e3",
-    "quantization_preset": "performance",
-    "calibration_images": 300,
-    "calibration_source": "val2017 images held out of evaluation",
-    "eval_images": 200,
-    "eval_selection": "random sample, seed 0",
-    "config": {"models": ["ssd_mobilenet_v1_coco"], "quantization": {"preset": "performance"}},
-    "commands": ["snakemake --cores 2 --configfile config.yaml", "pytest -q"],
-}
-
-
-@pytest.fixture(scope="module")
-def results(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("results") / "ssd_mobilenet_v1_coco"
-
-
-@pytest.fixture(scope="module")
-def samples(results: Path) -> dict[str, list[Path]]:
-    """Annotated JPEGs of two real images, slightly different detections per precision."""
-    out: dict[str, list[Path]] = {}
-    for k, precision in enumerate(PRECISIONS):
-        dets = Detections(
-            labels=np.array([1, 62], dtype=np.int64),
-            scores=np.array([0.91 - 0.02 * k, 0.55], dtype=np.float32),
-            boxes=np.array(
-                [[0.1, 0.3 + 0.01 * k, 0.4, 0.8], [0.6, 0.55, 0.9, 0.9]], dtype=np.float32
-            ),
-        )
-        out[precision] = []
-        for name in IMAGES:
-            path = results / "samples" / precision / name
-            draw_detections(
-                SUBSET / "val2017" / name, dets, {1: "person", 62: "chair"}, path, 0.4, precision
-            )
-            out[precision].append(path)
-    return out
-
-
-@pytest.fixture(scope="module")
-def benchmark_json(results: Path) -> dict[str, dict[str, Any]]:
-    """The benchmark records as the report rule gets them: read back from JSON files."""
-    records = {}
-    for precision, record in BENCHMARK.items():
-        path = results / "benchmark" / f"{precision}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=2))
-        records[precision] = json.loads(path.read_text())
-    return records
-
-
-@pytest.fixture(scope="module")
-def written(
-    results: Path, samples: dict[str, list[Path]], benchmark_json: dict[str, dict[str, Any]]
-) -> tuple[str, str]:
-    md_path, html_path = results / "report.md", results / "report.html"
-    report.write_report(
-        md_path,
-        html_path,
-        accuracy=ACCURACY,
-        benchmark=benchmark_json,
-        samples=samples,
-        ir_sizes=IR_SIZES,
-        meta=META,
+def _quantization(model: str) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "mode": NUMBERS[model].mode,
+        "preset": "performance",
+        "calibration_images": 300,
+        "calibration_folder": "../shared/data/coco-val2017-person/val2017",
+    }
+    if info["mode"] == "accuracy_control":
+        info["accuracy_control"] = {
+            "metric": "COCO AP on the validation (calibration) images",
+            "max_drop": MAX_DROP,
+            "validation_images": 300,
+            "fp32_ap": 0.3012,
+            "int8_ap": 0.2931,
+            "drop": 0.3012 - 0.2931,
+            "nncf_log": ["Accuracy drop: 0.0081 (absolute)", "Reverted 2 operations"],
+        }
+    info["fake_quantize_ops"] = 88
+    info["float_layers"] = (
+        ["BoxPredictor_0/ClassPredictor/Conv2D", "BoxPredictor_5/ClassPredictor/Conv2D"]
+        if info["mode"] == "accuracy_control"
+        else []
     )
-    return md_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+    return info
+
+
+def _samples(folder: Path, precision: str) -> None:
+    """Annotated JPEGs of two real images, slightly different detections per precision."""
+    k = PRECISIONS.index(precision)
+    dets = Detections(
+        labels=np.array([1, 62], dtype=np.int64),
+        scores=np.array([0.91 - 0.02 * k, 0.55], dtype=np.float32),
+        boxes=np.array([[0.1, 0.3 + 0.01 * k, 0.4, 0.8], [0.6, 0.55, 0.9, 0.9]], dtype=np.float32),
+    )
+    for name in IMAGES:
+        draw_detections(
+            SUBSET / "val2017" / name,
+            dets,
+            {1: "person", 62: "chair"},
+            folder / name,
+            0.4,
+            precision,
+        )
+
+
+def _dump(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def make_run(root: Path, model: str) -> Run:
+    """Write one model's report inputs under `root` (a results folder) as the workflow would."""
+    paths = Paths(root)
+    accuracy_files: dict[str, dict[str, Path]] = {}
+    delta_files = {}
+    for dataset in DATASETS:
+        records = {p: _accuracy(model, dataset, p) for p in PRECISIONS}
+        accuracy_files[dataset] = {
+            p: _dump(paths.accuracy(model, dataset, p), yaml.safe_dump(r, sort_keys=False))
+            for p, r in records.items()
+        }
+        delta = yaml.safe_dump(_delta(model, dataset, records), sort_keys=False)
+        delta_files[dataset] = _dump(paths.accuracy_delta(model, dataset), delta)
+    bins = {}
+    for precision, size in NUMBERS[model].ir_sizes.items():
+        bins[precision] = _dump(paths.ir_bin(model, precision), "")
+        with open(bins[precision], "r+b") as f:
+            f.truncate(size)  # sparse: only the size matters
+        _samples(paths.samples_dir(model, precision), precision)
+    spec = catalog.load_model(model)
+    return Run(
+        files=report.ReportFiles(
+            accuracy=accuracy_files,
+            deltas=delta_files,
+            benchmark={
+                p: _dump(paths.benchmark(model, p), json.dumps(_benchmark(model, p), indent=1))
+                for p in PRECISIONS
+            },
+            samples={p: paths.samples_dir(model, p) for p in PRECISIONS},
+            ir_bins=bins,
+            quantization=_dump(
+                paths.quantization_info(model), yaml.safe_dump(_quantization(model))
+            ),
+        ),
+        outputs=report.ReportOutputs(
+            md=paths.report_md(model),
+            html=paths.report_html(model),
+            headline=paths.report_headline(model),
+            plots={n: paths.plot(model, n) for n in CHARTS},
+        ),
+        meta={
+            "model": model,
+            "description": spec.description,
+            "archive_url": spec.archive.url,
+            "archive_sha256": spec.archive.sha256,
+            "max_drop": MAX_DROP,
+            "score_threshold": 1e-8,
+            "score_threshold_source": "the model's own, from its pipeline.config",
+            "sample_score_threshold": 0.4,
+            "config": {"models": [model], "quantization": {"preset": "performance"}},
+            "commands": ["snakemake --cores all --configfile c.yaml", "pytest -q"],
+        },
+    )
+
+
+def write_run(run: Run) -> report.Headline:
+    return report.write_report(report.read_inputs(run.files, run.meta), run.outputs)
+
+
+@pytest.fixture(scope="module")
+def run(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    written = make_run(tmp_path_factory.mktemp("results"), SSDLITE)
+    write_run(written)
+    return written
+
+
+@pytest.fixture(scope="module")
+def md(run: Run) -> str:
+    return run.outputs.md.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def page(run: Run) -> str:
+    return run.outputs.html.read_text(encoding="utf-8")
+
+
+# Reading the Markdown back
 
 
 def _md_rows(md: str, heading: str) -> list[dict[str, str]]:
-    """The first table after `heading`, as one {column: cell} per row."""
-    lines = md[md.index(f"\n{heading}\n") :].splitlines()
+    """The first table after the line `heading`, as one {column: cell} per row."""
+    text = f"\n{md}"  # a heading may open the file
+    lines = text[text.index(f"\n{heading}\n") :].splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     rows = []
     for line in lines[start:]:
         if not line.startswith("|"):
             break
-        rows.append([c.strip() for c in line.strip("|").split(" | ")])
+        rows.append([c.strip() for c in line.strip().strip("|").split(" | ")])
     header, body = rows[0], rows[2:]
     return [dict(zip(header, row, strict=True)) for row in body]
 
@@ -169,29 +346,247 @@ def _md_table(md: str, heading: str) -> dict[str, dict[str, str]]:
     return {next(iter(row.values())): row for row in _md_rows(md, heading)}
 
 
-def test_benchmark_fixtures_follow_the_schema() -> None:
-    for record in BENCHMARK.values():
-        validate(record)
+# The report's numbers against the files, read independently of ovflow.report
 
 
-# Markdown
+def _median(bench: dict[str, Any], label: str, mode: str, metric: str) -> float:
+    precision, setting = label.split()
+    config = next(
+        c
+        for c in bench[precision]["configurations"]
+        if (c["setting"], c["mode"]) == (setting, mode)
+    )
+    return config["summary"][metric]["median"]
 
 
-def test_markdown_accuracy_table_shows_every_stat(written: tuple[str, str]) -> None:
-    table = _md_table(written[0], "## Accuracy")
-    assert list(table) == list(PRECISIONS)
-    for precision in PRECISIONS:
-        assert f"{AP[precision]:.4f}" in written[0]
-        for stat, value in ACCURACY[precision]["stats"].items():
-            assert table[precision][stat] == f"{value:.4f}"
+def _medians(bench: dict[str, Any], baseline: str, mode: str) -> tuple[float, float]:
+    """(baseline, INT8) medians of the mode's own metric: FPS or median latency."""
+    metric = "throughput_fps" if mode == "throughput" else "latency_median_ms"
+    return _median(bench, baseline, mode, metric), _median(bench, "INT8 default", mode, metric)
 
 
-def test_markdown_speed_table_equals_the_benchmark_json(
-    written: tuple[str, str], benchmark_json: dict[str, dict[str, Any]]
+def _expected_verdict(low: float, high: float, max_drop: float) -> str:
+    if low >= -max_drop:
+        return "Ship INT8"
+    return "Do not ship INT8" if high < -max_drop else "Inconclusive"
+
+
+def mismatches(md: str, run: Run) -> list[str]:
+    """Every number of report.md that differs from the files the report was made from."""
+    found: list[str] = []
+
+    def expect(what: str, shown: str, wanted: str) -> None:
+        if shown != wanted:
+            found.append(f"{what}: report {shown!r}, files {wanted!r}")
+
+    accuracy = {
+        d: {p: yaml.safe_load(f.read_text()) for p, f in files.items()}
+        for d, files in run.files.accuracy.items()
+    }
+    deltas = {d: yaml.safe_load(f.read_text()) for d, f in run.files.deltas.items()}
+    bench = {p: json.loads(f.read_text()) for p, f in run.files.benchmark.items()}
+    sizes = {p: f.stat().st_size for p, f in run.files.ir_bins.items()}
+    primary = next(iter(accuracy))
+
+    # Headline
+    interval = deltas[primary]["comparisons"]["INT8"]["ap_interval"]
+    low, high = interval["low"], interval["high"]
+    shown = f"[{low:+.4f}, {high:+.4f}]"
+    cards = _md_table(md, "## Headline")
+    card = cards[f"ΔAP on {primary} (INT8 - FP32)"]
+    expect("headline ΔAP", card["Value"], f"{interval['delta']:+.4f}")
+    ap = [accuracy[primary][p]["stats"]["AP"] for p in ("FP32", "INT8")]
+    expect(
+        "headline ΔAP detail",
+        card["Detail"],
+        f"95% interval {shown}; AP {ap[0]:.4f} → {ap[1]:.4f} on "
+        f"{accuracy[primary]['FP32']['images']} images",
+    )
+    for baseline in ("FP32 f32", "FP32 default"):
+        before, after = _medians(bench, baseline, "throughput")
+        card = cards[f"Throughput speed-up vs {baseline}"]
+        expect(f"throughput vs {baseline}", card["Value"], f"{after / before:.2f}x")
+        expect(f"throughput vs {baseline}", card["Detail"], f"{before:.1f} → {after:.1f} FPS")
+        before, after = _medians(bench, baseline, "latency")
+        card = cards[f"Latency speed-up vs {baseline}"]
+        expect(f"latency vs {baseline}", card["Value"], f"{before / after:.2f}x")
+        expect(f"latency vs {baseline}", card["Detail"], f"{before:.2f} → {after:.2f} ms")
+    card = cards["IR size, INT8 / FP32"]
+    expect("size ratio", card["Value"], f"{sizes['INT8'] / sizes['FP32']:.2f}x")
+    verdict = next(line for line in md.splitlines() if line.startswith("**"))
+    wanted = f"**{_expected_verdict(low, high, run.meta['max_drop'])}"
+    expect("verdict", verdict[: len(wanted)], wanted)
+    expect("verdict interval", str(shown in verdict), "True")
+
+    # Every evaluation set
+    counts = _md_table(md, "### Evaluation sets")
+    for dataset, records in accuracy.items():
+        table = _md_table(md, f"### {dataset}")
+        for precision, record in records.items():
+            for stat, value in record["stats"].items():
+                expect(f"{dataset} {precision} {stat}", table[precision][stat], f"{value:.4f}")
+        images = str(records["FP32"]["images"])
+        expect(f"{dataset} images", counts[dataset][report.EVALUATED], images)
+        changes = _md_table(md, f"#### {dataset}: change vs FP32")
+        for precision, comparison in deltas[dataset]["comparisons"].items():
+            for stat, value in comparison["stats"].items():
+                shown_delta = changes[precision][f"Δ{stat}"]
+                expect(f"{dataset} {precision} Δ{stat}", shown_delta, f"{value:+.4f}")
+            bounds = comparison["ap_interval"]
+            expect(
+                f"{dataset} {precision} interval",
+                changes[precision][report.INTERVAL],
+                f"[{bounds['low']:+.4f}, {bounds['high']:+.4f}]",
+            )
+        # The worst classes, in delta.yaml's order (worst first); none for a one-class set.
+        all_rows = deltas[dataset]["comparisons"]["INT8"]["classes"]
+        heading = f"#### {dataset}: per-class AP, INT8 vs FP32"
+        classes = _md_rows(md, heading) if len(all_rows) > 1 else []
+        wanted_rows = all_rows[:10] if len(all_rows) > 1 else []
+        expect(f"{dataset} class rows", str(len(classes)), str(len(wanted_rows)))
+        for row, wanted in zip(classes, wanted_rows, strict=False):
+            name = wanted["class"]
+            expect(f"{dataset} class", row["Class"], name)
+            expect(f"{dataset} {name} FP32", row[report.REFERENCE_AP], f"{wanted['reference']:.4f}")
+            expect(f"{dataset} {name} INT8", row[report.TARGET_AP], f"{wanted['candidate']:.4f}")
+            expect(f"{dataset} {name} ΔAP", row[report.DELTA_AP], f"{wanted['delta']:+.4f}")
+    return found
+
+
+def test_markdown_numbers_equal_the_files(md: str, run: Run) -> None:
+    assert mismatches(md, run) == []
+
+
+def _bump_interval(path: Path) -> None:
+    record = yaml.safe_load(path.read_text())
+    record["comparisons"]["INT8"]["ap_interval"]["low"] -= 0.001
+    path.write_text(yaml.safe_dump(record))
+
+
+def _bump_stat(path: Path) -> None:
+    record = yaml.safe_load(path.read_text())
+    record["stats"]["AP75"] += 0.0007
+    path.write_text(yaml.safe_dump(record))
+
+
+def _bump_fps(path: Path) -> None:
+    record = json.loads(path.read_text())
+    record["configurations"][0]["summary"]["throughput_fps"]["median"] *= 1.1
+    path.write_text(json.dumps(record))
+
+
+def _grow(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size * 2)
+
+
+@pytest.mark.parametrize(
+    ("where", "change", "reported"),
+    [
+        (lambda f: f.deltas["coco"], _bump_interval, "headline ΔAP detail"),
+        (lambda f: f.accuracy["person"]["FP16"], _bump_stat, "person FP16 AP75"),
+        (lambda f: f.benchmark["FP32"], _bump_fps, "throughput vs FP32 f32"),
+        (lambda f: f.ir_bins["INT8"], _grow, "size ratio"),
+    ],
+    ids=["delta.yaml", "accuracy YAML", "benchmark JSON", "IR .bin"],
+)
+def test_the_comparison_catches_a_number_that_differs(
+    md: str,
+    run: Run,
+    tmp_path: Path,
+    where: Callable[[report.ReportFiles], Path],
+    change: Callable[[Path], None],
+    reported: str,
 ) -> None:
-    rows = _md_rows(written[0], "## Speed")
+    """The check above can fail: a file that no longer matches the report is reported."""
+    original = where(run.files)
+    copy = tmp_path / original.name
+    shutil.copyfile(original, copy)
+    change(copy)
+    files = _replace_file(run.files, original, copy)
+    found = mismatches(md, replace(run, files=files))
+    assert any(line.startswith(reported) for line in found), found
+
+
+def _replace_file(files: report.ReportFiles, old: Path, new: Path) -> report.ReportFiles:
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        return new if value == old else value
+
+    return report.ReportFiles(**{f.name: swap(getattr(files, f.name)) for f in fields(files)})
+
+
+def test_verdict_line_states_the_interval_and_the_budget(md: str) -> None:
+    loss = NUMBERS[SSDLITE].ap["INT8"] - NUMBERS[SSDLITE].ap["FP32"]
+    below, above = NUMBERS[SSDLITE].margins
+    line = (
+        f"**Ship INT8: ΔAP {loss:+.4f} [{loss - below:+.4f}, {loss + above:+.4f}] on coco "
+        "is within the 0.01 budget.**"
+    )
+    assert line in md.splitlines()
+    assert "Verdict rule: ΔAP = AP(INT8) - AP(FP32) on coco" in md
+    assert "Ship if low ≥ -0.01" in md and "Do not ship if high < -0.01" in md
+    # INT8 here is slower than the device-default FP32 (bf16): said beside the verdict.
+    assert "_Caveat: on the benchmark machine INT8 is slower than FP32 default" in md
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "reference_ap", "verdict"),
+    [
+        (-0.0049, 0.0006, 0.29, "ship"),
+        (-0.01, 0.002, 0.29, "ship"),  # the interval's pessimistic end exactly on the budget
+        (-0.0101, 0.002, 0.29, "inconclusive"),
+        (-0.03, -0.0099, 0.29, "inconclusive"),
+        (-0.03, -0.0101, 0.29, "do_not_ship"),
+        (None, 0.0, 0.29, "none"),
+        # FP32 detects next to nothing (the structure-only archive): no drop can fail.
+        (-0.0003, 0.0005, 0.0004, "none"),
+    ],
+)
+def test_verdict_rule(low: float | None, high: float, reference_ap: float, verdict: str) -> None:
+    assert report.verdict_of(low, high, MAX_DROP, reference_ap) == verdict
+    assert report.verdict_of(-0.001, 0.001, None, reference_ap) == "none"
+
+
+def test_a_model_that_detects_nothing_gets_no_verdict() -> None:
+    head = report.Headline(
+        model=V1,
+        dataset="coco",
+        images=206,
+        max_drop=MAX_DROP,
+        ap={"FP32": 0.00043, "INT8": 0.00059},
+        delta=0.00016,
+        low=-0.0003,
+        high=0.0005,
+        speedups=[],
+        ir_bytes={},
+    )
+    assert head.verdict_text().startswith(
+        "No verdict: FP32 AP 0.0004 on coco is within the 0.01 budget itself"
+    )
+
+
+def test_headline_yaml_round_trips(run: Run) -> None:
+    head = report.read_headline(run.outputs.headline)
+    record = yaml.safe_load(run.outputs.headline.read_text())
+    assert head.verdict == record["verdict"] == "ship"
+    assert head.verdict_text() == record["verdict_text"]
+    assert head.to_record() == record
+    interval = yaml.safe_load(run.files.deltas["coco"].read_text())["comparisons"]["INT8"]
+    assert (head.delta, head.low, head.high) == tuple(
+        interval["ap_interval"][k] for k in ("delta", "low", "high")
+    )
+
+
+# Markdown sections
+
+
+def test_markdown_speed_table_equals_the_benchmark_json(md: str, run: Run) -> None:
+    bench = {p: json.loads(f.read_text()) for p, f in run.files.benchmark.items()}
+    rows = _md_rows(md, "## Speed")
     shown = {(row["Configuration"], row[report.MODE]): row for row in rows}
-    expected = [(p, c) for p in PRECISIONS for c in benchmark_json[p]["configurations"]]
+    expected = [(p, c) for p in PRECISIONS for c in bench[p]["configurations"]]
     assert list(shown) == [(f"{p} {c['setting']}", c["mode"]) for p, c in expected]
     for precision, config in expected:
         row = shown[f"{precision} {config['setting']}", config["mode"]]
@@ -208,89 +603,79 @@ def test_markdown_speed_table_equals_the_benchmark_json(
         assert row[report.RUNS] == str(len(config["runs"]))
 
 
-def test_speed_table_shows_medians_not_means(written: tuple[str, str]) -> None:
-    shown = {(r["Configuration"], r[report.MODE]): r for r in _md_rows(written[0], "## Speed")}
-    for label, fps in FPS.items():
+def test_speed_table_shows_medians_not_means(md: str) -> None:
+    shown = {(r["Configuration"], r[report.MODE]): r for r in _md_rows(md, "## Speed")}
+    numbers = NUMBERS[SSDLITE]
+    for label, fps in numbers.fps.items():
         assert shown[label, "throughput"][report.FPS] == f"{fps:.1f}"
-        assert shown[label, "latency"][report.LATENCY_MEDIAN] == f"{LATENCY[label]:.2f}"
+        assert shown[label, "latency"][report.LATENCY_MEDIAN] == f"{numbers.latency[label]:.2f}"
     assert shown["INT8 default", "throughput"][report.CONV_PRECISION] == "i8, u8"
     assert shown["FP32 f32", "latency"][report.INFERENCE_PRECISION] == "f32"
 
 
-def test_markdown_speedup_table(written: tuple[str, str]) -> None:
-    table = _md_table(written[0], "### Speed-up")
-    assert list(table) == [
-        "INT8 default vs FP32 f32",
-        "INT8 default vs FP32 default",
-        "FP16 default vs FP32 f32",
-    ]
+def test_markdown_speedup_table(md: str) -> None:
+    table = _md_table(md, "### Speed-up")
+    fps, latency = NUMBERS[SSDLITE].fps, NUMBERS[SSDLITE].latency
+    pairs = [("INT8 default", "FP32 f32"), ("INT8 default", "FP32 default")]
+    pairs.append(("FP16 default", "FP32 f32"))
+    assert list(table) == [f"{t} vs {b}" for t, b in pairs]
     # Hand-computed from the medians above.
-    for name, target, baseline in (
-        ("INT8 default vs FP32 f32", 241.36, 93.47),
-        ("INT8 default vs FP32 default", 241.36, 289.35),
-        ("FP16 default vs FP32 f32", 288.4, 93.47),
-    ):
-        assert table[name][report.FPS] == f"{target:.1f}"
-        assert table[name][report.BASELINE_FPS] == f"{baseline:.1f}"
-        assert table[name][report.SPEEDUP] == f"{target / baseline:.2f}"
-    for name, target, baseline in (
-        ("INT8 default vs FP32 f32", 8.127, 21.236),
-        ("INT8 default vs FP32 default", 8.127, 7.412),
-        ("FP16 default vs FP32 f32", 7.5, 21.236),
-    ):
-        assert table[name][report.LATENCY_MEDIAN] == f"{target:.2f}"
-        assert table[name][report.BASELINE_LATENCY] == f"{baseline:.2f}"
-        assert table[name][report.LATENCY_SPEEDUP] == f"{baseline / target:.2f}"
+    for target, baseline in pairs:
+        row = table[f"{target} vs {baseline}"]
+        assert row[report.FPS] == f"{fps[target]:.1f}"
+        assert row[report.BASELINE_FPS] == f"{fps[baseline]:.1f}"
+        assert row[report.SPEEDUP] == f"{fps[target] / fps[baseline]:.2f}"
+        assert row[report.LATENCY_MEDIAN] == f"{latency[target]:.2f}"
+        assert row[report.BASELINE_LATENCY] == f"{latency[baseline]:.2f}"
+        assert row[report.LATENCY_SPEEDUP] == f"{latency[baseline] / latency[target]:.2f}"
 
 
-def test_markdown_size_and_deltas_against_fp32(written: tuple[str, str]) -> None:
-    sizes = _md_table(written[0], "## Size")
+def test_markdown_size_table(md: str) -> None:
+    sizes = _md_table(md, "## Size")
+    ir_sizes = NUMBERS[SSDLITE].ir_sizes
     for precision in PRECISIONS:
-        assert sizes[precision][report.SIZE] == f"{IR_SIZES[precision] / 1e6:.2f}"
-    table = _md_table(written[0], "## Change vs FP32")
-    assert list(table) == ["FP16", "INT8"]
-    for precision in ("FP16", "INT8"):
-        row = table[precision]
-        for stat in report.STATS:
-            diff = ACCURACY[precision]["stats"][stat] - ACCURACY["FP32"]["stats"][stat]
-            assert row[f"Δ{stat}"] == f"{diff:+.4f}"
-        assert row[report.SIZE_RATIO] == f"{IR_SIZES[precision] / IR_SIZES['FP32']:.2f}"
+        assert sizes[precision][report.SIZE] == f"{ir_sizes[precision] / 1e6:.2f}"
+        ratio = ir_sizes[precision] / ir_sizes["FP32"]
+        assert sizes[precision][report.SIZE_RATIO] == f"{ratio:.2f}"
 
 
-def test_headline_compares_int8_with_both_fp32_baselines(written: tuple[str, str]) -> None:
-    line = next(line for line in written[0].splitlines() if line.startswith("**INT8 vs FP32"))
-    assert f"ΔAP {AP['INT8'] - AP['FP32']:+.4f}" in line
-    assert f"{241.36 / 93.47:.2f}x vs FP32 f32 (93.5 → 241.4 FPS)" in line
-    assert f"{241.36 / 289.35:.2f}x vs FP32 default (289.4 → 241.4 FPS)" in line
-    assert f"{21.236 / 8.127:.2f}x vs FP32 f32 (21.24 → 8.13 ms)" in line
-    assert f"{7.412 / 8.127:.2f}x vs FP32 default (7.41 → 8.13 ms)" in line
-    assert f"{IR_SIZES['FP32'] / 1e6:.2f} → {IR_SIZES['INT8'] / 1e6:.2f} MB" in line
+def test_one_class_set_says_its_class(md: str) -> None:
+    assert "a one-class set, scored on person only: its AP is the person AP." in md
+    assert _md_table(md, "### Evaluation sets")["person"][report.CLASSES] == "person"
+    assert _md_table(md, "### Evaluation sets")["coco"][report.CLASSES] == "all"
+    assert "#### person: per-class AP" not in md  # its one class's ΔAP is the set's
 
 
-def test_markdown_links_samples_relative_to_itself(
-    written: tuple[str, str], results: Path, samples: dict[str, list[Path]]
-) -> None:
-    links = re.findall(r"\[(FP32|FP16|INT8)\]\(([^)]+)\)", written[0])
+def test_markdown_links_samples_and_plots_relative_to_itself(md: str, run: Run) -> None:
+    base = run.outputs.md.parent
+    links = re.findall(r"\[(FP32|FP16|INT8)\]\(([^)]+)\)", md)
     assert len(links) == len(PRECISIONS) * len(IMAGES)
     for precision, link in links:
         assert not link.startswith("/")
-        assert (results / link).resolve() in [p.resolve() for p in samples[precision]]
-    # One line per image, precisions in report order.
-    first = next(line for line in written[0].splitlines() if line.startswith(f"- {IMAGES[0]}"))
-    assert first.index("[FP32]") < first.index("[FP16]") < first.index("[INT8]")
+        assert (base / link).resolve().parent == run.files.samples[precision].resolve()
+    # One line per image, FP32 and INT8 side by side first.
+    first = next(line for line in md.splitlines() if line.startswith(f"- {IMAGES[0]}"))
+    assert first.index("[FP32]") < first.index("[INT8]") < first.index("[FP16]")
+    # Every chart with something to draw (not the one-class set's per-class chart).
+    plots = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    drawn = [p for name, p in run.outputs.plots.items() if name != report.class_chart("person")]
+    assert sorted((base / p).resolve() for p in plots) == sorted(p.resolve() for p in drawn)
 
 
-def test_markdown_says_how_it_was_made(written: tuple[str, str]) -> None:
-    md = written[0]
+def test_markdown_says_how_it_was_made(md: str, run: Run) -> None:
+    bench = [json.loads(f.read_text()) for f in run.files.benchmark.values()]
     for text in (
-        META["archive_sha256"],
-        META["archive_url"],
-        "preset performance",
-        "300 calibration images",
-        "random sample, seed 0",
+        run.meta["archive_sha256"],
+        run.meta["archive_url"],
+        "mode default (nncf.quantize), preset performance, 300 calibration images from "
+        "../shared/data/coco-val2017-person/val2017; 88 FakeQuantize ops",
+        "**Layers kept in float**: none",
+        "detections scoring at or below 1e-08 are dropped before COCO evaluation",
+        f"**ΔAP interval**: {BOOTSTRAP}",
+        "seeded permutation of the annotated image ids",
         "preset: performance",
-        *META["commands"],
-        *(c["command"] for r in BENCHMARK.values() for c in r["configurations"]),
+        *run.meta["commands"],
+        *(c["command"] for record in bench for c in record["configurations"]),
         "**ISA flags**: avx2: yes, avx512f: yes, avx512_vnni: yes",
         "amx_tile: no, amx_int8: yes",
         "**Cores**: 2 logical, 1 physical, 2 usable",
@@ -300,11 +685,29 @@ def test_markdown_says_how_it_was_made(written: tuple[str, str]) -> None:
         assert text in md
 
 
+def test_accuracy_control_shows_its_budget_and_float_layers(shared: Path, tmp_path: Path) -> None:
+    v1 = make_run(tmp_path, V1)
+    write_run(v1)
+    md = v1.outputs.md.read_text()
+    assert "mode accuracy_control (nncf.quantize_with_accuracy_control)" in md
+    assert (
+        "**Accuracy control**: max_drop 0.01 COCO AP (absolute) on 300 validation images "
+        "(the calibration images, never evaluated): FP32 AP 0.3012, INT8 AP 0.2931, drop 0.0081"
+    ) in md
+    assert (
+        "**Layers kept in float**: BoxPredictor_0/ClassPredictor/Conv2D, "
+        "BoxPredictor_5/ClassPredictor/Conv2D"
+    ) in md
+    assert "Reverted 2 operations" in md
+    assert "**Inconclusive: ΔAP -0.0121 [-0.0180, -0.0061] on coco straddles the 0.01" in md
+    assert mismatches(md, v1) == []
+
+
 # HTML
 
 
-def _attributes(page: str) -> list[str]:
-    return re.findall(r"""\b(?:src|href)\s*=\s*["']?([^"'\s>]*)""", page, flags=re.IGNORECASE)
+def _attributes(page: str, name: str) -> list[str]:
+    return re.findall(rf"""\b{name}\s*=\s*["']?([^"'\s>]*)""", page, flags=re.IGNORECASE)
 
 
 def _decode(uri: str) -> tuple[str, bytes]:
@@ -313,22 +716,17 @@ def _decode(uri: str) -> tuple[str, bytes]:
     return match[1], base64.b64decode(match[2], validate=True)
 
 
-def test_html_needs_no_network(written: tuple[str, str]) -> None:
-    page = written[1]
-    attributes = _attributes(page)
-    assert attributes, "expected embedded images"
-    assert all(a.startswith("data:") for a in attributes)
-    assert not [a for a in attributes if "http://" in a or "https://" in a]
-    for external in ("<link", "<script", "url(", "@import"):
+def test_html_needs_no_network(page: str) -> None:
+    sources = _attributes(page, "src")
+    assert sources, "expected embedded images"
+    assert all(s.startswith("data:") for s in sources)
+    assert all(h.startswith("#") for h in _attributes(page, "href"))  # contents links only
+    for external in ("<link", "<script", "url(", "@import", "http-equiv"):
         assert external not in page.lower()
 
 
-def test_html_images_are_valid_embedded_pictures(
-    written: tuple[str, str], samples: dict[str, list[Path]]
-) -> None:
-    tags = re.findall(r"<img\b[^>]*>", written[1])
-    uris = [re.search(r'src="([^"]+)"', tag)[1] for tag in tags]
-    decoded = [_decode(uri) for uri in uris]
+def test_html_embeds_the_plot_files_and_samples(page: str, run: Run) -> None:
+    decoded = [_decode(uri) for uri in _attributes(page, "src")]
     for mime, data in decoded:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -336,116 +734,127 @@ def test_html_images_are_valid_embedded_pictures(
             assert image.width > 0 and image.height > 0
     pngs = [data for mime, data in decoded if mime == "image/png"]
     jpegs = [data for mime, data in decoded if mime == "image/jpeg"]
-    assert len(pngs) == 4  # AP, throughput, latency, per-class ΔAP
-    # Samples: one row per image, one column per precision, the files' exact bytes.
-    assert jpegs == [samples[p][i].read_bytes() for i in range(len(IMAGES)) for p in PRECISIONS]
+    # ΔAP, the per-class chart (of coco: person has one class), then speed.
+    order = [report.DELTA_CHART, report.class_chart("coco"), *report.SPEED_CHARTS]
+    assert pngs == [run.outputs.plots[name].read_bytes() for name in order]
+    samples = {p: sorted(f.glob("*.jpg")) for p, f in run.files.samples.items()}
+    side_by_side = ("FP32", "INT8", "FP16")
+    assert jpegs == [samples[p][i].read_bytes() for i in range(len(IMAGES)) for p in side_by_side]
 
 
-def test_html_shows_the_same_numbers(written: tuple[str, str]) -> None:
-    page = written[1]
+def test_plot_files_are_pictures_with_data(run: Run) -> None:
+    for name, path in run.outputs.plots.items():
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            # A one-class set gets a note instead of a one-bar chart.
+            if name == report.class_chart("person"):
+                assert image.height < 150
+                continue
+            assert image.width > 300 and image.height > 150
+            assert len(image.convert("RGB").getcolors(1 << 20)) > 20
+
+
+def test_html_shows_the_same_numbers(page: str, run: Run) -> None:
+    numbers = NUMBERS[SSDLITE]
     for precision in PRECISIONS:
-        assert f'<td class="num">{AP[precision]:.4f}</td>' in page
-    for label, fps in FPS.items():
+        assert f'<td class="num">{numbers.ap[precision]:.4f}</td>' in page
+    for label, fps in numbers.fps.items():
         assert f'<td class="num">{fps:.1f}</td>' in page
-        assert f'<td class="num">{LATENCY[label]:.2f}</td>' in page
-    assert f'<td class="num">{AP["INT8"] - AP["FP32"]:+.4f}</td>' in page
-    assert f'<td class="num">{241.36 / 93.47:.2f}</td>' in page
-    assert META["archive_sha256"] in page
-    # Text is escaped, not injected.
-    assert "<dd>Intel(R) Xeon(R) Platinum 8480+</dd>" in page
+        assert f'<td class="num">{numbers.latency[label]:.2f}</td>' in page
+    loss = numbers.ap["INT8"] - numbers.ap["FP32"]
+    assert f'<div class="value">{loss:+.4f}</div>' in page
+    assert '<div class="verdict ship"><p class="line">Ship INT8: ' in page
+    assert f'<div class="value">{212.6 / 154.9:.2f}x</div>' in page
+    assert run.meta["archive_sha256"] in page
+    assert "<dd>Intel(R) Xeon(R) Platinum 8480+</dd>" in page  # text is escaped, not injected
 
 
-def test_html_without_int8_per_class_ap_has_three_charts() -> None:
-    accuracy = {p: {**ACCURACY[p], "per_class_ap": {}} for p in PRECISIONS}
-    tables = report.build_tables(accuracy, BENCHMARK, IR_SIZES)
-    page = report.render_html(tables, META, {}, accuracy)
-    assert page.count("data:image/png;base64,") == 3
-    assert "data:image/jpeg" not in page
+# Tables and edge cases
 
 
-# Tables
+def test_build_tables_orders_precisions() -> None:
+    benchmark = {p: _benchmark(SSDLITE, p) for p in ("INT8", "FP16", "FP32")}
+    tables = report.build_tables(benchmark, NUMBERS[SSDLITE].ir_sizes)
+    assert list(tables["size"].index) == list(PRECISIONS)
+    assert list(dict.fromkeys(tables["speed"].index)) == list(NUMBERS[SSDLITE].fps)
+    assert tables["speedups"].at["INT8 default vs FP32 f32", report.SPEEDUP] == pytest.approx(
+        212.6 / 154.9
+    )
+
+
+def test_benchmark_fixtures_follow_the_schema() -> None:
+    for model in NUMBERS:
+        for precision in PRECISIONS:
+            validate(_benchmark(model, precision))
 
 
 def test_speed_charts_draw_the_spread() -> None:
-    speed = report.build_tables(ACCURACY, BENCHMARK, IR_SIZES)["speed"]
-    args = ("throughput", report.FPS, report.FPS_RANGE, "Throughput", "FPS")
-    uri, _ = report._speed_chart(speed, *args)
+    benchmark = {p: _benchmark(SSDLITE, p) for p in PRECISIONS}
+    speed = report.build_tables(benchmark, {})["speed"]
+    _, figure = report._speed_figure(speed, "throughput")
     no_spread = speed.assign(**{report.FPS_RANGE: [(v, v) for v in speed[report.FPS]]})
-    assert report._speed_chart(no_spread, *args)[0] != uri  # the whiskers are drawn
-    latency_only = speed[speed[report.MODE] == "latency"]
-    assert report._speed_chart(latency_only, *args)[0] is None
+    assert report._png(report._speed_figure(no_spread, "throughput")[1]) != report._png(figure)
+    throughput_only = speed[speed[report.MODE] == "throughput"]
+    assert report._speed_figure(throughput_only, "latency")[1] is None
 
 
-def test_build_tables_orders_precisions_and_computes_deltas() -> None:
-    shuffled = {p: ACCURACY[p] for p in ("INT8", "FP32", "FP16")}
-    benchmark = {p: BENCHMARK[p] for p in ("INT8", "FP16", "FP32")}
-    tables = report.build_tables(shuffled, benchmark, IR_SIZES)
-    assert list(tables["accuracy"].index) == list(PRECISIONS)
-    assert list(tables["accuracy"].columns) == list(report.STATS)
-    assert list(dict.fromkeys(tables["speed"].index)) == list(FPS)
-    deltas = tables["deltas"]
-    assert deltas.at["INT8", "ΔAP"] == pytest.approx(AP["INT8"] - AP["FP32"])
-    assert deltas.at["FP16", "ΔAP"] == pytest.approx(AP["FP16"] - AP["FP32"])
-    assert tables["speedups"].at["INT8 default vs FP32 f32", report.SPEEDUP] == pytest.approx(
-        241.36 / 93.47
+def test_without_fp32_there_is_no_verdict_and_every_plot_is_written(
+    shared: Path, tmp_path: Path
+) -> None:
+    base = make_run(tmp_path, SSDLITE)
+    files = replace(
+        base.files,
+        accuracy={d: _without_fp32(fs) for d, fs in base.files.accuracy.items()},
+        deltas={},
+        benchmark=_without_fp32(base.files.benchmark),
+        samples=_without_fp32(base.files.samples),
+        ir_bins=_without_fp32(base.files.ir_bins),
     )
-    assert deltas.at["INT8", report.SIZE_RATIO] == pytest.approx(
-        IR_SIZES["INT8"] / IR_SIZES["FP32"]
-    )
-
-
-def test_without_fp32_the_delta_table_is_empty() -> None:
-    accuracy = {p: ACCURACY[p] for p in ("FP16", "INT8")}
-    benchmark = {p: BENCHMARK[p] for p in ("FP16", "INT8")}
-    tables = report.build_tables(accuracy, benchmark, {"INT8": IR_SIZES["INT8"]})
-    assert tables["deltas"].empty
-    assert tables["speedups"].empty
-    md = report.render_markdown(tables, META)
-    assert "No FP32 results to compare against" in md
-    assert "No INT8 vs FP32 comparison" in md
+    head = write_run(replace(base, files=files))
+    assert head.verdict == "none"
+    md = base.outputs.md.read_text()
+    assert "**No verdict: it needs FP32 and INT8 accuracy on coco" in md
     assert "No comparison: it needs FP32" in md
-    assert f"{AP['INT8']:.4f}" in md
+    assert "change vs FP32" not in md
+    assert all(path.stat().st_size > 0 for path in base.outputs.plots.values())
+    assert "![" not in md.split("## Speed")[0]  # no ΔAP chart to show
+    assert base.outputs.html.read_text().count("data:image/png") == 2  # the speed charts
+
+
+def _without_fp32(by_precision: Mapping[str, Path]) -> dict[str, Path]:
+    return {p: f for p, f in by_precision.items() if p != "FP32"}
+
+
+def test_declared_plots_must_match_the_charts(shared: Path, tmp_path: Path) -> None:
+    base = make_run(tmp_path, SSDLITE)
+    outputs = replace(base.outputs, plots={"delta_ap": tmp_path / "delta_ap.png"})
+    with pytest.raises(ValueError, match="plot files"):
+        write_run(replace(base, outputs=outputs))
 
 
 def test_missing_optional_values_show_a_dash() -> None:
-    benchmark = {p: _benchmark(p) for p in ("FP32", "INT8")}  # FP16 not benchmarked
+    benchmark = {p: _benchmark(SSDLITE, p) for p in ("FP32", "INT8")}  # FP16 not benchmarked
     for record in benchmark.values():
         record["nncf_version"] = record["machine"]["cpu_model"] = None
         for config in record["configurations"]:
             config["inference_precision"] = config["streams"] = config["threads"] = None
             config["executed_layers"] = {}
         validate(record)  # these are the values the schema lets be absent
-    tables = report.build_tables(ACCURACY, benchmark, {})
-    md = report.render_markdown(tables, {})
+    tables = report.build_tables(benchmark, {})
+    sets = [report.EvaluationSet("coco", {p: _accuracy(SSDLITE, "coco", p) for p in PRECISIONS})]
+    inputs = report.ReportInputs(sets, benchmark, {}, {}, None, {})
+    head = report.build_headline(inputs, tables["speedups"])
+    md = report.to_markdown(report.report_blocks(inputs, tables, head, {}), Path("."))
     speed = _md_rows(md, "## Speed")
     assert {row["Configuration"] for row in speed} == {"FP32 f32", "FP32 default", "INT8 default"}
     for column in (report.INFERENCE_PRECISION, report.CONV_PRECISION, report.STREAMS):
         assert {row[column] for row in speed} == {report.MISSING}
-    assert list(_md_table(md, "### Speed-up")) == [
-        "INT8 default vs FP32 f32",
-        "INT8 default vs FP32 default",
-    ]
     assert _md_table(md, "## Size")["INT8"][report.SIZE] == report.MISSING
-    assert _md_table(md, "## Environment")["FP16"]["Repeats"] == report.MISSING
-    assert _md_table(md, "## Change vs FP32")["INT8"][report.SIZE_RATIO] == report.MISSING
     assert f"**CPU**: {report.MISSING}" in md
     assert f"**NNCF**: {report.MISSING}" in md
-    report.render_html(tables, {}, {}, ACCURACY)  # renders without the optional values
-
-
-def test_per_class_delta_is_worst_first_without_missing_classes() -> None:
-    deltas = report.per_class_delta(ACCURACY)
-    assert "class03" not in deltas.index
-    assert len(deltas) == len(CLASSES) - 1
-    assert list(deltas) == sorted(deltas)
-    worst = deltas.index[0]
-    expected = ACCURACY["INT8"]["per_class_ap"][worst] - ACCURACY["FP32"]["per_class_ap"][worst]
-    assert deltas.iloc[0] == pytest.approx(expected)
-    assert report.per_class_delta({"FP32": ACCURACY["FP32"]}).empty
-
-
-def test_ordered_precisions_puts_known_ones_first() -> None:
-    assert report.ordered_precisions(["INT4", "INT8"], ["FP32"]) == ["FP32", "INT8", "INT4"]
+    assert "**Quantization**: no INT8 model in this run" in md
+    assert _md_table(md, "## Headline")["IR size, INT8 / FP32"]["Value"] == report.MISSING
+    report.to_html(report.report_blocks(inputs, tables, head, {}), "t")  # renders, too
 
 
 @pytest.mark.parametrize(
@@ -465,12 +874,67 @@ def test_ordered_precisions_puts_known_ones_first() -> None:
         ((93.4712, 101.06), "fps_range", "93.5-101.1"),
         ((7.3, 7.412), "ms_range", "7.30-7.41"),
         (None, "ms_range", report.MISSING),
+        ((-0.00491, 0.00062), "interval", "[-0.0049, +0.0006]"),
     ],
 )
 def test_format_value(value: Any, kind: report.Kind, text: str) -> None:
     assert report.format_value(value, kind) == text
 
 
-def test_write_report_leaves_no_temporary_files(written: tuple[str, str], results: Path) -> None:
-    names = sorted(p.name for p in results.iterdir())
-    assert names == ["benchmark", "report.html", "report.md", "samples"]
+def test_write_report_leaves_no_temporary_files(run: Run) -> None:
+    model_dir = run.outputs.md.parent
+    names = sorted(p.name for p in model_dir.iterdir())
+    written = ["headline.yaml", "plots", "report.html", "report.md"]
+    assert names == sorted([*written, "accuracy", "benchmark", "ir", "samples"])
+    assert sorted(p.name for p in (model_dir / "plots").iterdir()) == sorted(
+        f"{n}.png" for n in CHARTS
+    )
+
+
+# Index
+
+
+def make_index(shared: Path, root: Path) -> tuple[dict[str, Run], Path, Path]:
+    """Two models' reports under one results folder, and the index page linking them."""
+    runs = {model: make_run(root, model) for model in (SSDLITE, V1)}
+    for run in runs.values():
+        write_run(run)
+    paths = Paths(root)
+    entries = [
+        report.IndexEntry(report.read_headline(r.outputs.headline), r.outputs.html, r.outputs.md)
+        for r in runs.values()
+    ]
+    report.write_index(paths.index_md, paths.index_html, entries)
+    return runs, paths.index_md, paths.index_html
+
+
+def test_index_links_every_report_with_its_headline(shared: Path, tmp_path: Path) -> None:
+    runs, index_md, index_html = make_index(shared, tmp_path)
+    rows = _md_rows(index_md.read_text(), "# INT8 vs FP32: one report per model")
+    # The model's name links to its report.html; the Markdown column to its report.md.
+    links = [re.fullmatch(r"\[([^\]]+)\]\(([^)]+)\)", row["Model"]) for row in rows]
+    assert [link[1] for link in links] == [SSDLITE, V1]
+    for link, row, run in zip(links, rows, runs.values(), strict=True):
+        assert (tmp_path / link[2]).resolve() == run.outputs.html.resolve()
+        md_link = re.fullmatch(r"\[report\.md\]\(([^)]+)\)", row[report.MD_REPORT])
+        assert md_link and (tmp_path / md_link[1]).resolve() == run.outputs.md.resolve()
+        delta = yaml.safe_load(run.files.deltas["coco"].read_text())
+        bounds = delta["comparisons"]["INT8"]["ap_interval"]
+        assert row[report.DELTA_AP] == f"{bounds['delta']:+.4f}"
+        assert row[report.INTERVAL] == f"[{bounds['low']:+.4f}, {bounds['high']:+.4f}]"
+        assert row[report.IMAGES] == str(delta["images"])
+        bench = {p: json.loads(f.read_text()) for p, f in run.files.benchmark.items()}
+        for baseline in ("FP32 f32", "FP32 default"):
+            before, after = _medians(bench, baseline, "throughput")
+            assert row[report.speedup_column("Throughput", baseline)] == f"{after / before:.2f}"
+            before, after = _medians(bench, baseline, "latency")
+            assert row[report.speedup_column("Latency", baseline)] == f"{before / after:.2f}"
+        sizes = {p: f.stat().st_size for p, f in run.files.ir_bins.items()}
+        assert row[report.SIZE_RATIO] == f"{sizes['INT8'] / sizes['FP32']:.2f}"
+    assert [row[report.VERDICT] for row in rows] == ["Ship INT8", "Inconclusive"]
+    page = index_html.read_text()
+    hrefs = _attributes(page, "href")
+    assert sorted(hrefs) == sorted(f"{m}/report.{ext}" for m in runs for ext in ("html", "md"))
+    assert '<span class="inconclusive">Inconclusive</span>' in page
+    assert '<span class="bad">0.68</span>' in page  # ssdlite's INT8 is slower than bf16 FP32
+    assert "<script" not in page and "src=" not in page

@@ -139,10 +139,11 @@ def test_reruns_only_what_a_change_makes_stale(ssdlite_run: tuple[Path, dict]) -
         "samples": 1,
         "benchmark": 1,
         "report": 1,
+        "index": 1,
         "all": 1,
     }
     longer = {**config, "benchmark": {**config["benchmark"], "duration": 2}}
-    assert planned_jobs(workdir, longer) == {"benchmark": 3, "report": 1, "all": 1}
+    assert planned_jobs(workdir, longer) == {"benchmark": 3, "report": 1, "index": 1, "all": 1}
 
 
 @pytest.mark.slow

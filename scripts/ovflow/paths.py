@@ -82,5 +82,20 @@ class Paths:
     def report_html(self, model: str) -> Path:
         return self.model_dir(model) / "report.html"
 
+    def report_headline(self, model: str) -> Path:
+        return self.model_dir(model) / "headline.yaml"
+
+    def plot(self, model: str, name: str) -> Path:
+        return self.model_dir(model) / "plots" / f"{name}.png"
+
+    # Across models
+    @property
+    def index_md(self) -> Path:
+        return self.root / "index.md"
+
+    @property
+    def index_html(self) -> Path:
+        return self.root / "index.html"
+
     def log(self, name: str) -> Path:
         return self.root / "logs" / f"{name}.log"
