@@ -92,3 +92,29 @@ def no_telemetry() -> None:
     from ovflow import telemetry
 
     telemetry.opt_out()
+
+
+TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
+
+
+def tf_reference_results() -> list[dict]:
+    """TensorFlow's detections on the 206 subset images (../shared/reference), as COCO results."""
+    import json
+
+    import numpy as np
+
+    from ovflow import coco_eval
+    from ovflow.detections import Detections
+
+    images = json.loads((SUBSET / "annotations" / "instances_val2017.json").read_text())["images"]
+    sizes = {img["id"]: (img["width"], img["height"]) for img in images}
+    results = []
+    for key, ref in json.loads(TF_REFERENCE.read_text()).items():
+        dets = Detections(
+            labels=np.asarray(ref["classes"]).astype(np.int64),
+            scores=np.asarray(ref["scores"], dtype=np.float32),
+            # TF ymin, xmin, ymax, xmax → x_min, y_min, x_max, y_max
+            boxes=np.asarray(ref["boxes"], dtype=np.float32)[:, [1, 0, 3, 2]],
+        )
+        results += coco_eval.to_coco_results(int(key), dets, *sizes[int(key)])
+    return results

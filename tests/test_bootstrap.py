@@ -10,12 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHARED, SUBSET
+from conftest import SUBSET, tf_reference_results
 from ovflow import bootstrap, coco_eval
-from ovflow.detections import Detections
 
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
-TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
 EXACT = 1e-12
 
 
@@ -30,21 +28,8 @@ def image_ids(coco: dict) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def tf_results(coco: dict) -> list[dict]:
-    """TensorFlow's detections on the 206 subset images, as COCO results."""
-    if not TF_REFERENCE.is_file():
-        pytest.fail(f"{TF_REFERENCE} is missing: tests read the shared data in place")
-    sizes = {img["id"]: (img["width"], img["height"]) for img in coco["images"]}
-    results = []
-    for key, ref in json.loads(TF_REFERENCE.read_text()).items():
-        boxes = np.asarray(ref["boxes"], dtype=np.float32)
-        dets = Detections(
-            labels=np.asarray(ref["classes"]).astype(np.int64),
-            scores=np.asarray(ref["scores"], dtype=np.float32),
-            boxes=boxes[:, [1, 0, 3, 2]],  # TF ymin,xmin,ymax,xmax -> x_min,y_min,x_max,y_max
-        )
-        results += coco_eval.to_coco_results(int(key), dets, *sizes[int(key)])
-    return results
+def tf_results() -> list[dict]:
+    return tf_reference_results()
 
 
 @pytest.fixture(scope="module")

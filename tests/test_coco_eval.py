@@ -12,13 +12,12 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from conftest import SHARED, SUBSET
+from conftest import SUBSET, tf_reference_results
 from ovflow import coco_eval
 from ovflow.catalog import load_model
 from ovflow.detections import Detections
 
 SUBSET_ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
-TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
 
 # Non-crowd ground truth of the hand-made set: (image id, category id, [x, y, w, h]).
 # Widths are 100 or 200 so that a shift by width/4 gives IoU exactly 0.6 (see shifted()).
@@ -148,21 +147,9 @@ def test_to_coco_results_pixels() -> None:
 
 @pytest.fixture(scope="module")
 def tf_results() -> tuple[list[dict], list[int]]:
-    """TensorFlow's detections on the 206 subset images, as COCO results."""
-    if not TF_REFERENCE.is_file():
-        pytest.fail(f"{TF_REFERENCE} is missing: tests read the shared data in place")
+    """TensorFlow's detections on the 206 subset images, as COCO results, and the image ids."""
     images = json.loads(SUBSET_ANNOTATIONS.read_text())["images"]
-    sizes = {img["id"]: (img["width"], img["height"]) for img in images}
-    results = []
-    for key, ref in json.loads(TF_REFERENCE.read_text()).items():
-        boxes = np.asarray(ref["boxes"], dtype=np.float32)
-        dets = Detections(
-            labels=np.asarray(ref["classes"]).astype(np.int64),
-            scores=np.asarray(ref["scores"], dtype=np.float32),
-            boxes=boxes[:, [1, 0, 3, 2]],  # TF ymin,xmin,ymax,xmax -> x_min,y_min,x_max,y_max
-        )
-        results += coco_eval.to_coco_results(int(key), dets, *sizes[int(key)])
-    return results, sorted(sizes)
+    return tf_reference_results(), sorted(img["id"] for img in images)
 
 
 @pytest.fixture(scope="module")

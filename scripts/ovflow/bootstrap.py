@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
-from ovflow.coco_eval import _load_results, _quietly
+from ovflow.coco_eval import _quietly, cocoeval_for
 
 MAX_DETS = 100
 # Bounds the [resamples, detections] work arrays: resamples are processed in chunks this big.
@@ -62,17 +60,8 @@ def match_table(
     annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
 ) -> MatchTable:
     """COCOeval's per-image bbox matching (area 'all', 100 detections) of `results`, as a table."""
-    if not image_ids:
-        raise ValueError(f"{annotations}: no image ids to evaluate")
-    gt, _ = _quietly(COCO, str(annotations))
-    missing = set(image_ids) - set(gt.getImgIds())
-    if missing:
-        raise ValueError(f"{annotations}: lacks image ids {sorted(missing)[:10]}")
-    coco_eval = COCOeval(gt, _load_results(gt, results, annotations), "bbox")
+    gt, coco_eval = cocoeval_for(annotations, results, image_ids, cat_ids)
     params = coco_eval.params
-    params.imgIds = sorted(set(image_ids))
-    if cat_ids is not None:
-        params.catIds = sorted(set(cat_ids))
     # AP needs area 'all' and maxDets 100 only; evaluate() would otherwise match all four ranges.
     params.areaRng, params.areaRngLbl, params.maxDets = [params.areaRng[0]], ["all"], [MAX_DETS]
     _quietly(coco_eval.evaluate)

@@ -101,6 +101,23 @@ def annotated_categories(annotations: dict, image_ids: list[int]) -> list[int]:
     return sorted({a["category_id"] for a in annotations["annotations"] if a["image_id"] in wanted})
 
 
+def cocoeval_for(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+) -> tuple[COCO, COCOeval]:
+    """A bbox COCOeval of `results` on `image_ids` (and `cat_ids`, if given), not yet run."""
+    if not image_ids:
+        raise ValueError(f"{annotations}: no image ids to evaluate")
+    gt, _ = _quietly(COCO, str(annotations))
+    missing = set(image_ids) - set(gt.getImgIds())
+    if missing:
+        raise ValueError(f"{annotations}: lacks image ids {sorted(missing)[:10]}")
+    coco_eval = COCOeval(gt, _load_results(gt, results, annotations), "bbox")
+    coco_eval.params.imgIds = sorted(set(image_ids))
+    if cat_ids:
+        coco_eval.params.catIds = sorted(set(cat_ids))
+    return gt, coco_eval
+
+
 def evaluate(
     annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
 ) -> dict:
@@ -108,18 +125,7 @@ def evaluate(
 
     `cat_ids` restricts the evaluation to those classes (e.g. the one class a set annotates).
     """
-    if not image_ids:
-        raise ValueError(f"{annotations}: no image ids to evaluate")
-    gt, _ = _quietly(COCO, str(annotations))
-    missing = set(image_ids) - set(gt.getImgIds())
-    if missing:
-        raise ValueError(f"{annotations}: lacks image ids {sorted(missing)[:10]}")
-    dt = _load_results(gt, results, annotations)
-
-    coco_eval = COCOeval(gt, dt, "bbox")
-    coco_eval.params.imgIds = sorted(set(image_ids))
-    if cat_ids:
-        coco_eval.params.catIds = sorted(cat_ids)
+    gt, coco_eval = cocoeval_for(annotations, results, image_ids, cat_ids)
     _quietly(coco_eval.evaluate)
     _quietly(coco_eval.accumulate)
     _, summary = _quietly(coco_eval.summarize)
