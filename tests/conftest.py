@@ -34,6 +34,9 @@ def offline_config(**sections: dict) -> dict:
     config["coco"]["images"] = str(SUBSET / "val2017")
     config["coco"]["annotations"] = str(SUBSET / "annotations" / "instances_val2017.json")
     config["calibration"]["images"] = str(PERSON / "val2017")
+    config["calibration"]["annotations"] = str(
+        PERSON / "annotations" / "instances_val2017_person.json"
+    )
     for key, value in sections.items():
         if isinstance(value, dict):
             config[key] = {**config.get(key, {}), **value}

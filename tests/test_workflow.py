@@ -157,3 +157,22 @@ def test_v1_structure_archive_converts_quantizes_and_benchmarks(tmp_path: Path) 
     for precision in ("FP32", "INT8"):
         assert 'name="image_tensor"' in paths.ir_xml(model, precision).read_text()
         assert json.loads(paths.benchmark(model, precision).read_text())
+
+
+@pytest.mark.slow
+def test_accuracy_control_holds_the_drop_and_records_it(tmp_path: Path) -> None:
+    config = offline_config(
+        quantization={"mode": "accuracy_control", "max_drop": 0.05},
+        calibration={"subset_size": 60},
+    )
+    relative = Paths(Path(config["results"]))
+    run_snakemake(tmp_path, config, str(relative.ir_xml(MODEL, "INT8")))
+    info = read_yaml(Paths(tmp_path / config["results"]).quantization_info(MODEL))
+    control = info["accuracy_control"]
+    assert info["mode"] == "accuracy_control" and info["calibration_images"] == 60
+    assert control["validation_images"] == 60 and control["max_drop"] == 0.05
+    # Person AP on the 60 validation images, FP32 vs the INT8 that was kept.
+    assert 0.1 < control["fp32_ap"] < 0.6
+    assert control["drop"] == pytest.approx(control["fp32_ap"] - control["int8_ap"])
+    assert control["drop"] <= 0.05
+    assert info["fake_quantize_ops"] > 50
