@@ -370,8 +370,9 @@ def run_benchmark(
     configs = [_Configuration(s, m) for s in PLAN[precision] for m in settings.modes]
     runs: dict[_Configuration, list[dict[str, float]]] = {c: [] for c in configs}
     setups: dict[_Configuration, dict[str, Any]] = {}
-    # A fresh scratch folder, so a stale report from an earlier run is never read.
-    with tempfile.TemporaryDirectory(dir=out_json.parent, prefix=f".{out_json.stem}.") as tmp:
+    # A fresh scratch folder, so a stale report from an earlier run is never read; in the
+    # system temp dir, so a cancelled job leaves nothing beside the results.
+    with tempfile.TemporaryDirectory(prefix=f"benchmark-{out_json.stem}.") as tmp:
         # Repeats interleave the configurations, so a slow drift of the machine spreads
         # over all of them instead of biasing one.
         for repeat in range(1, settings.repeats + 1):
