@@ -31,6 +31,9 @@ if telemetry.opt_out():
 PATHS = Paths(Path(config["results"]))
 MODELS = config["models"]
 PRECISIONS = config["precisions"]
+# "Every core": Snakemake lowers a rule's threads to the cores it was given (--cores, or a
+# cluster profile's per-job cores), so this asks for the whole machine or node.
+ALL_CORES = 1024
 
 
 wildcard_constraints:

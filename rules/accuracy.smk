@@ -21,7 +21,7 @@ rule detect:
         PATHS.log("{model}/detect_{dataset}_{precision}_{shard}of{shards}"),
     conda:
         "../envs/openvino.yaml"
-    threads: workflow.cores
+    threads: ALL_CORES
     resources:
         mem_mb=3000,
     params:

@@ -18,7 +18,7 @@ rule benchmark:
         "../envs/openvino.yaml"
     # All cores: the local scheduler never runs jobs whose threads add up to more than
     # --cores, so nothing else of this run shares the machine while a benchmark runs.
-    threads: workflow.cores
+    threads: ALL_CORES
     params:
         settings=config["benchmark"],
     script:

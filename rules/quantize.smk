@@ -19,7 +19,7 @@ rule quantize:
         PATHS.log("{model}/quantize"),
     conda:
         "../envs/openvino.yaml"
-    threads: workflow.cores
+    threads: ALL_CORES
     resources:
         mem_mb=6000,
     params:
