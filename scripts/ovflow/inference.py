@@ -1,13 +1,15 @@
 """Run a detection IR over many images with OpenVINO's asynchronous API.
 
 Decoding and resizing of the next images overlap with inference of the
-current ones: a thread pool prepares inputs while the AsyncInferQueue runs.
+current ones: a thread pool prepares a bounded number of inputs ahead while
+the infer requests run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +34,22 @@ def input_size(compiled: ov.CompiledModel) -> tuple[int, int]:
     return int(shape[2]), int(shape[3])
 
 
-def _prepared(paths: list[Path], height: int, width: int, workers: int) -> Iterator[np.ndarray]:
-    # map() keeps order and runs ahead of the consumer, overlapping decode with inference.
+def prepared(
+    items: Iterable, load: Callable[[object], np.ndarray], workers: int, ahead: int
+) -> Iterator[np.ndarray]:
+    """load(item) for each item, in order, computed in a pool at most `ahead` items early.
+
+    Bounded so that a slow consumer (e.g. FP32 inference) never holds thousands of decoded
+    images (~1 MB each) in memory.
+    """
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(lambda p: load_input_tensor(p, height, width), paths)
+        pending: deque[Future] = deque()
+        for item in items:
+            pending.append(pool.submit(load, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def detect_all(
@@ -68,7 +82,11 @@ def detect_all(
         running[slot] = None
         bar.update(1)
 
-    for index, tensor in enumerate(_prepared(paths, height, width, decode_workers)):
+    def load(path: Path) -> np.ndarray:
+        return load_input_tensor(path, height, width)
+
+    tensors = prepared(paths, load, decode_workers, ahead=2 * (decode_workers + count))
+    for index, tensor in enumerate(tensors):
         slot = index % count
         collect(slot)
         requests[slot].start_async({0: tensor})
