@@ -2,7 +2,7 @@
 
 The INT8 ssd_mobilenet_v1 IR (structure archive; speed does not depend on its weights) runs
 over the 750 person images exactly as the accuracy rule's detect step does (JPEG decode,
-TF-exact resize and inference overlapped through an AsyncInferQueue), and benchmark_app
+TF-exact resize and asynchronous inference overlapped), and benchmark_app
 -hint throughput measures the same IR with the same inference precision, one after the
 other. Bar: the end-to-end images/s are at least 50% of benchmark_app's frames/s.
 

@@ -10,8 +10,6 @@ rule download:
     conda:
         "../envs/data.yaml"
     threads: 1
-    resources:
-        downloads=1,
     params:
         spec=lambda wc: archive_spec(wc.filename),
         mirror=config["mirror"],
