@@ -31,6 +31,16 @@ def test_input_tensor_is_bgr_nchw_and_bit_identical_to_the_reference() -> None:
         np.testing.assert_array_equal(tensor[0], reference[:, :, ::-1].transpose(2, 0, 1))
 
 
+@pytest.mark.parametrize("shape", [(120, 90), (300, 300), (299, 1000), (1, 1)])
+def test_input_tensor_is_bit_identical_when_upscaling_or_odd_sizes(shape) -> None:
+    # Upscaling clamps the right/bottom neighbour to the last pixel; a strided view must work.
+    rgb = np.random.default_rng(0).integers(0, 256, (*shape, 3), np.uint8)
+    for image in (rgb, rgb[:, ::-1]):
+        reference = resize_bilinear_tf(image, 300, 300)
+        tensor = to_input_tensor(image, 300, 300)
+        np.testing.assert_array_equal(tensor[0], reference[:, :, ::-1].transpose(2, 0, 1))
+
+
 def test_decoding_equals_pillow_on_every_subset_image() -> None:
     from PIL import Image
 

@@ -12,6 +12,7 @@ import contextlib
 import io
 from pathlib import Path
 
+import numba
 import numpy as np
 import simplejpeg
 from PIL import Image, ImageFile
@@ -65,36 +66,37 @@ def resize_bilinear_tf(image: np.ndarray, height: int, width: int) -> np.ndarray
     return top + (bottom - top) * dy[:, None, None]
 
 
-def to_input_tensor(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """uint8 RGB [H, W, 3] → the IR's input: float32 BGR [1, 3, height, width], 0..255.
+@numba.njit(nogil=True, cache=True)
+def _resize_into_bgr_planes(rgb, y0, y1, dy, x0, x1, dx, out) -> None:
+    """`resize_bilinear_tf`'s arithmetic, same order (so bit-identical), per output pixel.
 
-    The arithmetic of `resize_bilinear_tf`, in the same order (so bit-identical), on corner
-    pixels gathered as uint8 straight into BGR channel-major order: ~3x faster, which keeps
-    image preparation from being the slow part of evaluation.
+    Compiled because the vectorised numpy form makes ~14 passes over the image (gathers,
+    casts, temporaries) and cost ~1.5 ms per COCO image, as much CPU as INT8 inference
+    itself; this loop takes ~0.6 ms. nogil: the evaluator runs it in worker threads.
     """
-    in_h, in_w, _ = rgb.shape
-    y0, y1, dy = _axis_weights(in_h, height)
-    x0, x1, dx = _axis_weights(in_w, width)
-    rows = np.ascontiguousarray(rgb).reshape(in_h, in_w * 3)
-    bgr = np.array([2, 1, 0])[:, None]
-    # Column indices into a row of interleaved RGB, ordered (channel B, G, R; x).
-    left_cols = (x0[None, :] * 3 + bgr).ravel()
-    right_cols = (x1[None, :] * 3 + bgr).ravel()
-    dx = np.tile(dx, 3)[None, :]
+    for y in range(y0.shape[0]):
+        upper = rgb[y0[y]]
+        lower = rgb[y1[y]]
+        fy = dy[y]
+        for x in range(x0.shape[0]):
+            left = x0[x]
+            right = x1[x]
+            fx = dx[x]
+            for c in range(3):
+                top_left = np.float32(upper[left, c])
+                top = top_left + (np.float32(upper[right, c]) - top_left) * fx
+                bottom_left = np.float32(lower[left, c])
+                bottom = bottom_left + (np.float32(lower[right, c]) - bottom_left) * fx
+                out[2 - c, y, x] = top + (bottom - top) * fy  # RGB → BGR planes
 
-    def along_x(source_rows: np.ndarray) -> np.ndarray:
-        left = source_rows.take(left_cols, axis=1).astype(np.float32)
-        right = source_rows.take(right_cols, axis=1).astype(np.float32)
-        right -= left
-        right *= dx
-        left += right  # left + (right - left) * dx
-        return left
 
-    top, bottom = along_x(rows[y0]), along_x(rows[y1])  # [height, 3 * width]
-    bottom -= top
-    bottom *= dy[:, None]
-    top += bottom  # top + (bottom - top) * dy
-    return np.ascontiguousarray(top.reshape(height, 3, width).transpose(1, 0, 2))[None]
+def to_input_tensor(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """uint8 RGB [H, W, 3] → the IR's input: float32 BGR [1, 3, height, width], 0..255."""
+    y0, y1, dy = _axis_weights(rgb.shape[0], height)
+    x0, x1, dx = _axis_weights(rgb.shape[1], width)
+    out = np.empty((3, height, width), np.float32)
+    _resize_into_bgr_planes(rgb, y0, y1, dy, x0, x1, dx, out)
+    return out[None]
 
 
 def load_input_tensor(path: Path, height: int, width: int) -> np.ndarray:
