@@ -161,9 +161,16 @@ def test_shortcut_is_exact_where_it_claims_and_falls_back_elsewhere(
     shortcut = shortcut_model(anchors, settings)
     with_fallback = postprocess_model(anchors, settings)
 
-    claims = []
+    claims, padded_cases = [], 0
     for feed in network_outputs + adversarial_inputs(len(anchors)):
         expected = full(list(feed))[0].reshape(-1, 7)
+        # Unused rows come last and are exactly image_id -1 and zeros.
+        used = int((expected[:, 0] == 0).sum())
+        assert (expected[:used, 0] == 0).all() and (expected[:used, 2] > 0).all()
+        np.testing.assert_array_equal(
+            expected[used:], np.tile([-1, 0, 0, 0, 0, 0, 0], (100 - used, 1))
+        )
+        padded_cases += used < 100
         rows, exact = shortcut(list(feed)).values()
         if exact:
             np.testing.assert_array_equal(rows, expected)
@@ -172,6 +179,7 @@ def test_shortcut_is_exact_where_it_claims_and_falls_back_elsewhere(
     # Every real image takes the shortcut; some adversarial case needs the fallback.
     assert all(claims[: len(network_outputs)])
     assert not all(claims[len(network_outputs) :])
+    assert padded_cases  # the padding was exercised
 
 
 # -- faithfulness to the original graph and to TensorFlow ---------------------------------

@@ -38,36 +38,45 @@ class PostprocessSettings:
 
 
 def decode_boxes(encodings: ov.Output, anchors: np.ndarray, scales) -> ov.Node:
-    """(ty, tx, th, tw) codes + anchors (ymin, xmin, ymax, xmax) → boxes clipped to [0, 1].
+    """(ty, tx, th, tw) codes + anchors (ymin, xmin, ymax, xmax) → boxes (x_min, y_min,
+    x_max, y_max) clipped to [0, 1].
 
     Same arithmetic as the TF box coder: center = t / scale * anchor_size + anchor_center,
-    size = exp(t / scale) * anchor_size, corners = center -/+ size / 2.
+    size = exp(t / scale) * anchor_size, corners = center -/+ size / 2. Emitted x first,
+    the output rows' order; NMS's IoU is symmetric in x and y, so it takes them as they are.
+    All on [N, 4] (x, y, x, y) columns, so one fused elementwise kernel, no concat.
     """
-    size = (anchors[:, 2:] - anchors[:, :2]).astype(np.float32)  # ha, wa
-    center = (anchors[:, :2] + size / 2).astype(np.float32)  # yca, xca
+    xy = [1, 0, 1, 0]
+    size = np.tile(anchors[:, [3, 2]] - anchors[:, [1, 0]], 2).astype(np.float32)  # wa, ha
+    center = (anchors[:, xy] + size / 2).astype(np.float32)  # xca, yca
     codes = ops.divide(
         ops.reshape(encodings, np.int64([-1, 4]), special_zero=False),
         np.asarray(scales, np.float32),
     )
-    shift = ops.gather(codes, np.int64([0, 1]), np.int64(1))
-    scale = ops.gather(codes, np.int64([2, 3]), np.int64(1))
+    shift = ops.gather(codes, np.int64(xy), np.int64(1))  # tx, ty, tx, ty
+    scale = ops.gather(codes, np.int64([3, 2, 3, 2]), np.int64(1))  # tw, th, tw, th
     centers = ops.add(ops.multiply(shift, size), center)
     half = ops.divide(ops.multiply(ops.exp(scale), size), np.float32(2))
-    corners = ops.concat([ops.subtract(centers, half), ops.add(centers, half)], axis=1)
+    # center - half, center + half: adding -half is the same IEEE operation as subtracting.
+    corners = ops.add(centers, ops.multiply(half, np.float32([[-1, -1, 1, 1]])))
     return ops.clamp(corners, 0.0, 1.0, name="boxes")
 
 
 def _nms(
     boxes: ov.Output, scores: ov.Output, settings: PostprocessSettings, score_threshold=None
-) -> ov.Node:
-    """Per-class greedy NMS; outputs (batch, class, box) indices and (batch, class, score).
+) -> tuple[ov.Output, ov.Output]:
+    """Per-class greedy NMS: the best `max_total` picks (batch, class, box) and their scores,
+    as static [max_total, 3] and [max_total] tensors padded with class -1, box index
+    len(boxes) and score -1.
 
-    Sorted by score, ties by class then box index (the CPU plugin's order): TF's too, as
+    NMS sorts by score, ties by class then box index (the CPU plugin's order): TF's too, as
     its NMS takes the lower box index first and its final sort is stable over class-major
-    results. So the first n rows are the answer, with no sort of our own.
+    results. So the first n rows are the answer, with no sort of our own. Padding to a
+    static shape at once keeps the rest of the graph small: every node after the NMS costs
+    ~2 us of shape handling per image, whatever its size.
     """
     threshold = settings.score_threshold if score_threshold is None else score_threshold
-    return ops.non_max_suppression(
+    nms = ops.non_max_suppression(
         boxes,
         scores,
         max_output_boxes_per_class=np.int64(settings.max_per_class),
@@ -77,6 +86,15 @@ def _nms(
         sort_result_descending=True,
         output_type="i64",
     )
+    n = settings.max_total
+    padding = np.tile(np.int64([0, -1, _output(boxes).get_partial_shape()[1].get_length()]), (n, 1))
+    picks = _first(ops.concat([nms.output(0), padding], axis=0), n)
+    scores = ops.concat([nms.output(1), np.tile(np.float32([0, 0, -1]), (n, 1))], axis=0)
+    return picks.output(0), _first(scores, n).output(0)
+
+
+def _first(value: ov.Node, n: int) -> ov.Node:
+    return ops.slice(value, np.int64([0]), np.int64([n]), np.int64([1]), np.int64([0]))
 
 
 def _class_scores(logits: ov.Output) -> ov.Node:
@@ -85,11 +103,9 @@ def _class_scores(logits: ov.Output) -> ov.Node:
     return ops.slice(scores, np.int64([1]), np.int64([2**31]), np.int64([1]), np.int64([1]))
 
 
-def _full_nms(
-    boxes: ov.Output, logits: ov.Output, settings: PostprocessSettings
-) -> tuple[ov.Output, ov.Output]:
-    nms = _nms(ops.unsqueeze(boxes, np.int64(0)), _class_scores(logits), settings)
-    return nms.output(0), nms.output(1)
+def _full_rows(boxes: ov.Output, logits: ov.Output, settings: PostprocessSettings) -> ov.Node:
+    picks, scores = _nms(ops.unsqueeze(boxes, np.int64(0)), _class_scores(logits), settings)
+    return _rows(picks, scores, boxes)
 
 
 def _best_anchors(logits: ov.Output, count: int) -> ov.Output:
@@ -106,26 +122,32 @@ def _best_anchors(logits: ov.Output, count: int) -> ov.Output:
 def _shortcut(
     boxes: ov.Output, logits: ov.Output, settings: PostprocessSettings
 ) -> tuple[ov.Node, ov.Node]:
-    """Rows from NMS over the best anchors, and whether they are provably exact."""
-    anchors = _best_anchors(logits, settings.candidate_anchors)
-    scores = _class_scores(ops.gather(logits, anchors, np.int64(1)))  # [1, C, A]
+    """Rows from NMS over the best anchors, and whether they are provably exact.
+
+    The candidates' boxes are gathered from the boxes full NMS uses, not decoded again:
+    a decode of fewer boxes may round differently (by an ulp), and NMS must see the same
+    boxes for the shortcut to be exact.
+    """
+    index = _best_anchors(logits, settings.candidate_anchors)
+    # GatherND, not Gather: the CPU plugin moves a Sigmoid that follows a Gather up above
+    # it, which would run it on all anchors' logits (3.7x the work).
+    candidates = ops.gather_nd(
+        logits, ops.unsqueeze(ops.unsqueeze(index, np.int64(0)), np.int64(2)), 1
+    )
+    scores = _class_scores(candidates)  # [1, C, A]
     # t: the worst kept anchor's best score, from the same sigmoid as every other score.
     t = ops.reduce_min(ops.reduce_max(scores, np.int64(1)), np.int64([0, 1]))
     floor = np.float32(settings.score_threshold)
-    nms = _nms(
-        ops.unsqueeze(ops.gather(boxes, anchors, np.int64(0)), np.int64(0)),
+    candidate_boxes = ops.gather(boxes, index, np.int64(0))
+    picks, picked_scores = _nms(
+        ops.unsqueeze(candidate_boxes, np.int64(0)),
         scores,
         settings,
         score_threshold=ops.maximum(t, floor),
     )
-    local = nms.output(0)
-    global_box = ops.gather(anchors, ops.gather(local, np.int64([2]), np.int64(1)), np.int64(0))
-    selected = ops.concat([ops.gather(local, np.int64([0, 1]), np.int64(1)), global_box], axis=1)
-    rows = _rows(selected.output(0), nms.output(1), boxes, settings.max_total)
-    nth_score = ops.gather(
-        ops.reshape(rows, np.int64([-1, 7]), False), np.int64([settings.max_total - 1]), np.int64(0)
-    )
-    nth_score = ops.reduce_max(ops.gather(nth_score, np.int64([2]), np.int64(1)), np.int64([0, 1]))
+    rows = _rows(picks, picked_scores, candidate_boxes.output(0))
+    last = ops.gather(picked_scores, np.int64(settings.max_total - 1), np.int64(0))
+    nth_score = ops.gather(last, np.int64(2), np.int64(0))  # -1 if fewer than max_total
     exact = ops.logical_or(ops.greater(nth_score, t), ops.less_equal(t, floor))
     return rows, exact
 
@@ -134,18 +156,14 @@ def _select_rows(boxes: ov.Output, logits: ov.Output, settings: PostprocessSetti
     """The final rows: the shortcut where provably exact, else full NMS (through an If)."""
     total = logits.get_partial_shape()[1].get_length()
     if not 0 < settings.candidate_anchors < total:
-        return _rows(*_full_nms(boxes, logits, settings), boxes, settings.max_total).output(0)
+        return _full_rows(boxes, logits, settings).output(0)
     rows, exact = _shortcut(boxes, logits, settings)
     choice = ops.if_op(exact.output(0))
     kept = ops.parameter(rows.get_output_partial_shape(0), np.float32)
     choice.set_then_body(ov.Model([ops.result(kept)], [kept]))
     inner_boxes = ops.parameter(boxes.get_partial_shape(), np.float32)
     inner_logits = ops.parameter(logits.get_partial_shape(), np.float32)
-    full = _rows(
-        *_full_nms(inner_boxes.output(0), inner_logits.output(0), settings),
-        inner_boxes.output(0),
-        settings.max_total,
-    )
+    full = _full_rows(inner_boxes.output(0), inner_logits.output(0), settings)
     choice.set_else_body(ov.Model([ops.result(full)], [inner_boxes, inner_logits]))
     choice.set_input(rows.output(0), kept, None)
     choice.set_input(boxes, None, inner_boxes)
@@ -157,30 +175,17 @@ def _select_rows(boxes: ov.Output, logits: ov.Output, settings: PostprocessSetti
     return output
 
 
-def _rows(selected: ov.Output, selected_scores: ov.Output, boxes: ov.Output, n: int) -> ov.Node:
-    """The n best survivors (NMS output is sorted) as [n, 7] rows, padded with image_id -1."""
-
-    def first_n(value: ov.Output) -> ov.Node:
-        return ops.slice(value, np.int64([0]), np.int64([n]), np.int64([1]), np.int64([0]))
-
-    chosen = first_n(selected)
-    score = ops.gather(first_n(selected_scores), np.int64(2), np.int64(1))
-    label = ops.add(ops.gather(chosen, np.int64(1), np.int64(1)), np.int64(1))  # COCO id
-    picked = ops.gather(boxes, ops.gather(chosen, np.int64(2), np.int64(1)), np.int64(0))
-    xyxy = ops.gather(picked, np.int64([1, 0, 3, 2]), np.int64(1))
+def _rows(picks: ov.Output, scores: ov.Output, boxes: ov.Output) -> ov.Node:
+    """[n, 7] rows from `_nms`'s padded picks: padding becomes image_id -1 and zeros."""
     column = np.int64(1)
-    rows = ops.concat(
-        [
-            ops.unsqueeze(ops.multiply(score, np.float32(0)), column),  # image_id 0
-            ops.unsqueeze(ops.convert(label, "f32"), column),
-            ops.unsqueeze(score, column),
-            xyxy,
-        ],
-        axis=1,
+    score = ops.gather(scores, np.int64([2]), column)
+    label = ops.convert(ops.gather(picks, np.int64([1]), column), "f32")
+    # A padding box index is out of range, and Gather gives zeros for those (Gather-8 spec).
+    box = ops.gather(boxes, ops.gather(picks, np.int64(2), column), np.int64(0))
+    image_id = ops.minimum(score, np.float32(0))  # 0 (scores are > 0), or -1 for padding
+    return ops.concat(
+        [image_id, ops.add(label, np.float32(1)), ops.maximum(score, np.float32(0)), box], 1
     )
-    padding = np.zeros((n, 7), np.float32)
-    padding[:, 0] = -1
-    return first_n(ops.concat([rows, ops.constant(padding)], axis=0))
 
 
 def _output(value: ov.Output | ov.Node) -> ov.Output:
@@ -191,6 +196,6 @@ def detection_output(
     encodings: ov.Output, logits: ov.Output, anchors: np.ndarray, settings: PostprocessSettings
 ) -> ov.Node:
     """Box encodings [1, N, 1, 4] + class logits [1, N, C+1] (column 0 background) → rows."""
-    boxes = decode_boxes(encodings, anchors, settings.box_coder_scales)  # [N, 4]
+    boxes = decode_boxes(_output(encodings), anchors, settings.box_coder_scales)  # [N, 4]
     rows = _select_rows(boxes.output(0), _output(logits), settings)
     return ops.reshape(rows, np.int64([1, 1, settings.max_total, 7]), False, name="detection_out")
