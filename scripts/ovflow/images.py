@@ -67,7 +67,16 @@ def resize_bilinear_tf(image: np.ndarray, height: int, width: int) -> np.ndarray
 
 
 @numba.njit(nogil=True, cache=True)
-def _resize_into_bgr_planes(rgb, y0, y1, dy, x0, x1, dx, out) -> None:
+def _resize_into_bgr_planes(
+    rgb: np.ndarray,
+    y0: np.ndarray,
+    y1: np.ndarray,
+    dy: np.ndarray,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    dx: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """`resize_bilinear_tf`'s arithmetic, same order (so bit-identical), per output pixel.
 
     Compiled because the vectorised numpy form makes ~14 passes over the image (gathers,
