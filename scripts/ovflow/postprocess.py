@@ -65,9 +65,9 @@ def decode_boxes(encodings: ov.Output, anchors: np.ndarray, scales) -> ov.Node:
 def _nms(
     boxes: ov.Output, scores: ov.Output, settings: PostprocessSettings, score_threshold=None
 ) -> tuple[ov.Output, ov.Output]:
-    """Per-class greedy NMS: the best `max_total` picks (batch, class, box) and their scores,
-    as static [max_total, 3] and [max_total] tensors padded with class -1, box index
-    len(boxes) and score -1.
+    """Per-class greedy NMS: the best `max_total` picks (batch, class, box) and their
+    (batch, class, score), as static [max_total, 3] tensors. Missing picks are padded with
+    class -1, box index len(boxes) and score -1.
 
     NMS sorts by score, ties by class then box index (the CPU plugin's order): TF's too, as
     its NMS takes the lower box index first and its final sort is stable over class-major
@@ -87,8 +87,9 @@ def _nms(
         output_type="i64",
     )
     n = settings.max_total
-    padding = np.tile(np.int64([0, -1, _output(boxes).get_partial_shape()[1].get_length()]), (n, 1))
-    picks = _first(ops.concat([nms.output(0), padding], axis=0), n)
+    no_box = _output(boxes).get_partial_shape()[1].get_length()
+    picks = ops.concat([nms.output(0), np.tile(np.int64([0, -1, no_box]), (n, 1))], axis=0)
+    picks = _first(picks, n)
     scores = ops.concat([nms.output(1), np.tile(np.float32([0, 0, -1]), (n, 1))], axis=0)
     return picks.output(0), _first(scores, n).output(0)
 
