@@ -48,7 +48,7 @@ def main() -> None:
             if feeds is None:
                 images = sorted((SUBSET / "val2017").glob("*.jpg"))[:50]
                 feeds = network_outputs(xml, MODEL, images)
-            wall, nodes = median_ms(xml, MODEL, feeds)
+            wall, nodes, *_ = median_ms(xml, MODEL, feeds)
             print(f"| {threshold:g} | {coco_ap(xml):.4f} | {wall:.3f} / {nodes:.3f} |")
 
 
