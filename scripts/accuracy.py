@@ -20,11 +20,11 @@ with to_log(snakemake.log[0]):
     seconds = sum(shard["seconds"] for shard in shards)
     coco_eval.write_detections_json(Path(snakemake.output.detections), results)
 
-    # A set that annotates one class only (e.g. persons) is scored on that class alone.
-    classes = coco_eval.annotated_categories(ground_truth, ids)
-    single_class = classes if len(classes) == 1 else None
+    single_class = coco_eval.scored_categories(ground_truth, ids)
     names = {c["id"]: c["name"] for c in ground_truth["categories"]}
-    evaluation = coco_eval.evaluate(annotations, results, ids, single_class)
+    evaluation = coco_eval.evaluate(
+        coco_eval.ground_truth(ground_truth), results, ids, single_class
+    )
     print(evaluation["summary"])
     coco_eval.write_accuracy_yaml(
         Path(snakemake.output.accuracy),

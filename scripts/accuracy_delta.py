@@ -4,9 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from ovflow import atomic, coco_data
+from ovflow import atomic, coco_data, coco_eval
 from ovflow.bootstrap import match_table, paired_bootstrap
-from ovflow.coco_eval import read_accuracy_yaml, read_detections_json
+from ovflow.coco_eval import read_accuracy_yaml, read_detections_json, scored_categories
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.logs import to_log
 
@@ -22,15 +22,12 @@ with to_log(snakemake.log[0]):
     }
     detections = dict(zip(precisions, snakemake.input.detections, strict=True))
     reference = records[REFERENCE]
-    # Evaluate on the same classes as the accuracy rule did (one class for one-class sets).
-    classes = reference.get("classes_evaluated", "all")
-    names = {c["name"]: c["id"] for c in coco_data.load_annotations(annotations)["categories"]}
-    cat_ids = None if classes == "all" else [names[c] for c in classes]
+    ground_truth = coco_data.load_annotations(annotations)
+    cat_ids = scored_categories(ground_truth, ids)  # the accuracy rule's choice
+    indexed = coco_eval.ground_truth(ground_truth)
 
     def table(precision):
-        return match_table(
-            annotations, read_detections_json(Path(detections[precision])), ids, cat_ids
-        )
+        return match_table(indexed, read_detections_json(Path(detections[precision])), ids, cat_ids)
 
     reference_table = table(REFERENCE)
     comparisons = {}
@@ -53,7 +50,7 @@ with to_log(snakemake.log[0]):
         "dataset": snakemake.wildcards.dataset,
         "reference": REFERENCE,
         "images": len(ids),
-        "classes_evaluated": classes,
+        "classes_evaluated": reference.get("classes_evaluated", "all"),
         "comparisons": comparisons,
     }
     atomic.write_text(

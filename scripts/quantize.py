@@ -26,13 +26,12 @@ def validation_set(images: list[Path], annotations: Path) -> ValidationSet:
         raise ValueError(f"{annotations}: no annotations for calibration image {missing[0]}")
     records = [by_name[p.name] for p in images]
     ids = [rec["id"] for rec in records]
-    classes = coco_eval.annotated_categories(ground_truth, ids)
     return ValidationSet(
         images=images,
         image_ids=ids,
         sizes=[(rec["width"], rec["height"]) for rec in records],
-        annotations=annotations,
-        cat_ids=classes if len(classes) == 1 else None,
+        annotations=coco_eval.ground_truth(ground_truth),
+        cat_ids=coco_eval.scored_categories(ground_truth, ids),
     )
 
 

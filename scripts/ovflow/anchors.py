@@ -354,21 +354,10 @@ def _tile_anchors(
     return np.concatenate([centers - half, centers + half], axis=1)
 
 
-def ssd_anchors(
-    facts: PipelineFacts, feature_map_shapes: list[tuple[int, int]] | None = None
-) -> np.ndarray:
-    """The graph's anchors, [N, 4] float32 ymin, xmin, ymax, xmax in normalized coordinates.
-
-    `feature_map_shapes` default to the SSD MobileNet ones for the config's image size
-    (`mobilenet_feature_map_shapes`); pass them for another feature extractor.
-    """
-    shapes = feature_map_shapes
-    if shapes is None:
-        shapes = mobilenet_feature_map_shapes(
-            facts.image_height, facts.image_width, facts.num_layers
-        )
-    if len(shapes) != facts.num_layers:
-        raise ValueError(f"{len(shapes)} feature map shapes for {facts.num_layers} anchor layers")
+def ssd_anchors(facts: PipelineFacts) -> np.ndarray:
+    """The graph's anchors, [N, 4] float32 ymin, xmin, ymax, xmax in normalized coordinates,
+    on the SSD MobileNet feature maps for the config's image size."""
+    shapes = mobilenet_feature_map_shapes(facts.image_height, facts.image_width, facts.num_layers)
     f32 = np.float32
     im_h, im_w = f32(facts.image_height), f32(facts.image_width)
     # _generate shrinks the base anchor along the longer image side.

@@ -19,11 +19,11 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ovflow import atomic
+from ovflow.versions import package_version
 
 if TYPE_CHECKING:
     import openvino as ov
@@ -190,13 +190,6 @@ def machine_info(device: str = "CPU") -> dict:
         "openvino_capabilities": list(core.get_property(device, "OPTIMIZATION_CAPABILITIES")),
         "openvino_device_name": core.get_property(device, "FULL_DEVICE_NAME"),
     }
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _property(compiled: ov.CompiledModel, name: str) -> Any:
@@ -394,8 +387,8 @@ def run_benchmark(
         "model_xml": str(xml),
         "precision": precision,
         "settings": asdict(settings) | {"modes": list(settings.modes)},
-        "openvino_version": _version("openvino"),
-        "nncf_version": _version("nncf"),
+        "openvino_version": package_version("openvino"),
+        "nncf_version": package_version("nncf"),
         "machine": machine_info(settings.device),
         "configurations": [
             _configuration_record(xml, settings, c, setups[c], runs[c]) for c in configs

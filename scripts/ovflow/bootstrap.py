@@ -24,11 +24,10 @@ differ only if one image holds equal-score detections of one class that match di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ovflow.coco_eval import _quietly, cocoeval_for
+from ovflow.coco_eval import Annotations, _quietly, cocoeval_for
 
 MAX_DETS = 100
 # Bounds the [resamples, detections] work arrays: resamples are processed in chunks this big.
@@ -57,7 +56,10 @@ class MatchTable:
 
 
 def match_table(
-    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+    annotations: Annotations,
+    results: list[dict],
+    image_ids: list[int],
+    cat_ids: list[int] | None = None,
 ) -> MatchTable:
     """COCOeval's per-image bbox matching (area 'all', 100 detections) of `results`, as a table."""
     gt, coco_eval = cocoeval_for(annotations, results, image_ids, cat_ids)

@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from pycocotools.cocoeval import COCOeval
 
 from ovflow import atomic
 from ovflow.detections import Detections
+from ovflow.versions import package_version
 
 # The order of COCOeval.stats after summarize().
 STAT_NAMES = [
@@ -67,10 +67,10 @@ def _quietly(fn: Callable[..., T], *args: Any) -> tuple[T, str]:
     return result, out.getvalue()
 
 
-def _load_results(gt: COCO, results: list[dict], annotations: Path) -> COCO:
+def _load_results(gt: COCO, results: list[dict], source: Path | str) -> COCO:
     unknown = {r["image_id"] for r in results} - set(gt.getImgIds())
     if unknown:
-        raise ValueError(f"{annotations}: results name images it lacks: {sorted(unknown)[:10]}")
+        raise ValueError(f"{source}: results name images it lacks: {sorted(unknown)[:10]}")
     if not results:
         # loadRes reads results[0]; an empty result set is an empty COCO object.
         dt = COCO()
@@ -101,17 +101,40 @@ def annotated_categories(annotations: dict, image_ids: list[int]) -> list[int]:
     return sorted({a["category_id"] for a in annotations["annotations"] if a["image_id"] in wanted})
 
 
+def scored_categories(annotations: dict, image_ids: list[int]) -> list[int] | None:
+    """The classes a set is scored on: a set that annotates one class only (e.g. persons)
+    is scored on that class alone, any other set on all classes (None)."""
+    classes = annotated_categories(annotations, image_ids)
+    return classes if len(classes) == 1 else None
+
+
+Annotations = Path | COCO  # an annotation file, or one already indexed by ground_truth()
+
+
+def ground_truth(annotations: dict) -> COCO:
+    """pycocotools' index of annotations already loaded (and checked) by coco_data, so the
+    JSON is not parsed again for every evaluation."""
+    gt = COCO()
+    gt.dataset = annotations
+    _quietly(gt.createIndex)
+    return gt
+
+
 def cocoeval_for(
-    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+    annotations: Annotations,
+    results: list[dict],
+    image_ids: list[int],
+    cat_ids: list[int] | None = None,
 ) -> tuple[COCO, COCOeval]:
     """A bbox COCOeval of `results` on `image_ids` (and `cat_ids`, if given), not yet run."""
+    source = annotations if isinstance(annotations, Path) else "annotations"
     if not image_ids:
-        raise ValueError(f"{annotations}: no image ids to evaluate")
-    gt, _ = _quietly(COCO, str(annotations))
+        raise ValueError(f"{source}: no image ids to evaluate")
+    gt = annotations if isinstance(annotations, COCO) else _quietly(COCO, str(annotations))[0]
     missing = set(image_ids) - set(gt.getImgIds())
     if missing:
-        raise ValueError(f"{annotations}: lacks image ids {sorted(missing)[:10]}")
-    coco_eval = COCOeval(gt, _load_results(gt, results, annotations), "bbox")
+        raise ValueError(f"{source}: lacks image ids {sorted(missing)[:10]}")
+    coco_eval = COCOeval(gt, _load_results(gt, results, source), "bbox")
     coco_eval.params.imgIds = sorted(set(image_ids))
     if cat_ids:
         coco_eval.params.catIds = sorted(set(cat_ids))
@@ -119,7 +142,10 @@ def cocoeval_for(
 
 
 def evaluate(
-    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+    annotations: Annotations,
+    results: list[dict],
+    image_ids: list[int],
+    cat_ids: list[int] | None = None,
 ) -> dict:
     """COCO bbox metrics of `results` on the images `image_ids` of the `annotations` file.
 
@@ -140,14 +166,6 @@ def evaluate(
         "crowd_annotations": crowd,
         "summary": summary,
     }
-
-
-def _version(package: str) -> str | None:
-    # Package metadata, not import: importing nncf takes seconds.
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 class _Dumper(yaml.SafeDumper):
@@ -174,7 +192,7 @@ def write_accuracy_yaml(
         "crowd_annotations": stats_dict["crowd_annotations"],
         "stats": {name: float(stats_dict["stats"][name]) for name in STAT_NAMES},
         "per_class_ap": stats_dict["per_class_ap"],
-        "runtime": {pkg: _version(pkg) for pkg in _RUNTIME_PACKAGES},
+        "runtime": {pkg: package_version(pkg) for pkg in _RUNTIME_PACKAGES},
         "summary": stats_dict["summary"],
     }
     clash = set(record) & set(extra)

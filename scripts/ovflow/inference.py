@@ -29,8 +29,8 @@ def compile_ir(
     return ov.Core().compile_model(str(xml), device, config)
 
 
-def input_size(compiled: ov.CompiledModel) -> tuple[int, int]:
-    shape = compiled.input(0).get_shape()
+def input_size(model: ov.CompiledModel | ov.Model) -> tuple[int, int]:
+    shape = model.input(0).get_shape()
     return int(shape[2]), int(shape[3])
 
 

@@ -22,10 +22,3 @@ def save_ir(model: ov.Model, xml: Path, precision: str) -> None:
 
 def read_ir(xml: Path) -> ov.Model:
     return ov.Core().read_model(str(xml))
-
-
-def op_types(model: ov.Model) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for op in model.get_ops():
-        counts[op.get_type_name()] = counts.get(op.get_type_name(), 0) + 1
-    return counts

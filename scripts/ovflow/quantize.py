@@ -23,9 +23,10 @@ import openvino as ov
 import openvino.opset13 as ops
 
 from .catalog import ConversionSpec
-from .coco_eval import evaluate, to_coco_results
+from .coco_eval import Annotations, evaluate, to_coco_results
 from .detections import parse_detection_output
 from .images import load_input_tensor
+from .inference import input_size
 
 PRESETS = {
     "performance": nncf.QuantizationPreset.PERFORMANCE,
@@ -43,13 +44,8 @@ class ValidationSet:
     images: list[Path]
     image_ids: list[int]
     sizes: list[tuple[int, int]]  # (width, height) of each image
-    annotations: Path
+    annotations: Annotations  # indexed once (coco_eval.ground_truth): NNCF validates often
     cat_ids: list[int] | None = None
-
-
-def _input_size(model: ov.Model) -> tuple[int, int]:
-    shape = model.input(0).get_shape()
-    return int(shape[2]), int(shape[3])
 
 
 def _network_outputs(model: ov.Model, spec: ConversionSpec) -> list[ov.Output]:
@@ -93,7 +89,7 @@ def _attach(model: ov.Model, spec: ConversionSpec, quantized_network: ov.Model) 
 
 
 def _dataset(items: Iterable, model: ov.Model, path_of=lambda item: item) -> nncf.Dataset:
-    height, width = _input_size(model)
+    height, width = input_size(model)
     return nncf.Dataset(list(items), lambda item: load_input_tensor(path_of(item), height, width))
 
 
@@ -111,7 +107,7 @@ def quantize(
 def _coco_ap_function(model: ov.Model, spec: ConversionSpec, validation: ValidationSet):
     """validation_fn for NNCF: COCO AP of a compiled network plus the float post-processing."""
     post = ov.Core().compile_model(postprocessing_of(model, spec), "CPU", F32)
-    input_h, input_w = _input_size(model)
+    input_h, input_w = input_size(model)
 
     def coco_ap(compiled_network: ov.CompiledModel, items: Iterable[int]) -> tuple[float, None]:
         results = []

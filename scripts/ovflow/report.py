@@ -35,12 +35,12 @@ from PIL import Image
 
 from ovflow import atomic
 from ovflow.benchmark import COMPARISONS, speedups
-from ovflow.coco_eval import read_accuracy_yaml
+from ovflow.coco_eval import STAT_NAMES, read_accuracy_yaml
 
 PRECISION_ORDER = ("FP32", "FP16", "INT8")
 REFERENCE = "FP32"
 TARGET = "INT8"
-STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+STATS = tuple(STAT_NAMES)
 MISSING = "—"
 WORST_CLASSES = 20  # bars in a per-class chart
 WORST_CLASSES_LISTED = 10  # rows in a per-class table
@@ -1127,9 +1127,9 @@ def _set_note(record: Mapping[str, Any]) -> str:
         f"{format_value(record.get('annotations'), 'int')} annotations"
     )
     classes = record.get("classes_evaluated", "all")
+    names = _classes_text(record)
     if classes == "all":
         return f"{counted}; scored on all classes."
-    names = ", ".join(classes)
     if len(classes) == 1:
         return f"{counted}; a one-class set, scored on {names} only: its AP is the {names} AP."
     return f"{counted}; scored on the classes {names} only."
@@ -1301,7 +1301,7 @@ def _md_block(block: Block, base: Path) -> str:
 
 
 def _relative(path: Path, base: Path) -> str:
-    return quote(Path(os.path.relpath(path, base)).as_posix())
+    return quote(_relative_href(path, base))
 
 
 def _md_table(table: pd.DataFrame) -> list[str]:
