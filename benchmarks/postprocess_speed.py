@@ -50,7 +50,8 @@ class Cost(NamedTuple):
 def median_ms(xml: Path, model: str, feeds: list[list[np.ndarray]], rounds: int = 10) -> Cost:
     """Cost per image of the IR's post-processing run on its own.
 
-    Wall: one synchronous request, inputs shared (inside the IR nothing is copied either).
+    Wall: one synchronous request, inputs shared (inside the IR nothing is copied either),
+    with the plugin's per-node profiling on, so if anything slightly pessimistic.
     Node: the sum of the CPU plugin's per-node times, i.e. without any per-call overhead.
     """
     post = postprocessing_of(ir_files.read_ir(xml), catalog.load_model(model).conversion)

@@ -72,20 +72,23 @@ def run_snakemake(
     return proc
 
 
-def planned_jobs(workdir: Path, config: dict) -> dict[str, int]:
-    """Jobs a dry run would execute, from Snakemake's job-stats table."""
-    proc = run_snakemake(workdir, config, "--dry-run")
-    if "Nothing to be done" in proc.stdout + proc.stderr:
-        return {}
+def job_stats(output: str) -> dict[str, int]:
+    """Jobs per rule, from the first job-stats table in Snakemake's output."""
     jobs: dict[str, int] = {}
-    lines = proc.stdout.splitlines()
-    start = lines.index("Job stats:") + 3
-    for line in lines[start:]:
+    for line in output.split("Job stats:\n", 1)[1].splitlines()[2:]:
         parts = line.split()
         if len(parts) != 2 or parts[0] == "total":
             break
         jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def planned_jobs(workdir: Path, config: dict) -> dict[str, int]:
+    """Jobs a dry run would execute, from Snakemake's job-stats table."""
+    proc = run_snakemake(workdir, config, "--dry-run")
+    if "Nothing to be done" in proc.stdout + proc.stderr:
+        return {}
+    return job_stats(proc.stdout)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,17 +11,17 @@ import openvino as ov
 import openvino.opset13 as ops
 import pytest
 
-from conftest import MIRROR, SHARED, SUBSET
+from conftest import MIRROR, SUBSET, TF_REFERENCE
 from ovflow import catalog, coco_eval, postprocess
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
 from ovflow.convert import ConversionError, convert, postprocess_settings
 from ovflow.detections import Detections, parse_detection_output
 from ovflow.download import extract_tar_folder
 from ovflow.images import load_rgb, resize_bilinear_tf, to_input_tensor
+from ovflow.quantize import network_of
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
-REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"
 
 
 def extract(model: str, dest: Path) -> Path:
@@ -121,9 +121,7 @@ def shortcut_model(
 @pytest.fixture(scope="module")
 def network_outputs(ssdlite: ov.Model, images: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
     spec = catalog.load_model("ssdlite_mobilenet_v2").conversion
-    by_name = {op.get_friendly_name(): op for op in ssdlite.get_ops()}
-    outputs = [by_name[spec.box_encodings].output(0), by_name[spec.class_logits].output(0)]
-    network = ov.Core().compile_model(ov.Model(outputs, ssdlite.get_parameters()), "CPU", F32)
+    network = ov.Core().compile_model(network_of(ssdlite, spec), "CPU", F32)
     return [
         tuple(
             network(
@@ -255,7 +253,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.slow
 def test_agrees_with_tensorflow_reference(ssdlite: ov.Model, images: list[dict]) -> None:
     """Our whole pipeline (TF-exact resize outside, IR inside) against TensorFlow's own outputs."""
-    reference = json.loads(REFERENCE.read_text())
+    reference = json.loads(TF_REFERENCE.read_text())
     compiled = ov.Core().compile_model(ssdlite, "CPU", F32)
     ours_all = []
     for rec in images:

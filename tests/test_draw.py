@@ -68,7 +68,7 @@ def _changed(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
-def test_output_is_a_jpeg_of_the_input_size(tmp_path: Path, reference: np.ndarray) -> None:
+def test_output_is_a_jpeg_of_the_input_size(tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
     draw_detections(IMAGE, TWO, LABELS, out, THRESHOLD)
     with Image.open(out) as drawn, Image.open(IMAGE) as original:
@@ -153,6 +153,7 @@ def test_output_is_deterministic_and_written_atomically(tmp_path: Path) -> None:
 
 def test_class_colors_are_stable_and_distinct() -> None:
     colors = [class_color(label) for label in range(1, 91)]
-    assert colors == [class_color(label) for label in range(1, 91)]
+    # Pinned: samples drawn in another run or precision show a class in the same color.
+    assert colors[:2] == [(48, 105, 242), (162, 242, 48)]
     assert len(set(colors)) == 90
     assert all(0 <= c <= 255 for color in colors for c in color)

@@ -894,7 +894,7 @@ def test_write_report_leaves_no_temporary_files(run: Run) -> None:
 # Index
 
 
-def make_index(shared: Path, root: Path) -> tuple[dict[str, Run], Path, Path]:
+def make_index(root: Path) -> tuple[dict[str, Run], Path, Path]:
     """Two models' reports under one results folder, and the index page linking them."""
     runs = {model: make_run(root, model) for model in (SSDLITE, V1)}
     for run in runs.values():
@@ -909,7 +909,7 @@ def make_index(shared: Path, root: Path) -> tuple[dict[str, Run], Path, Path]:
 
 
 def test_index_links_every_report_with_its_headline(shared: Path, tmp_path: Path) -> None:
-    runs, index_md, index_html = make_index(shared, tmp_path)
+    runs, index_md, index_html = make_index(tmp_path)
     rows = _md_rows(index_md.read_text(), "# INT8 vs FP32: one report per model")
     # The model's name links to its report.html; the Markdown column to its report.md.
     links = [re.fullmatch(r"\[([^\]]+)\]\(([^)]+)\)", row["Model"]) for row in rows]

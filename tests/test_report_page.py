@@ -129,5 +129,5 @@ def test_index_page_renders_offline(
     chromium: str, shared: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     tmp = tmp_path_factory.mktemp("index_page")
-    _, _, index_html = make_index(shared, tmp / "results")
+    _, _, index_html = make_index(tmp / "results")
     _check_page(chromium, index_html, tmp, images=0)

@@ -6,7 +6,6 @@ only where Slurm cannot start; in CI (CI=true) that is a failure instead.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -22,7 +21,7 @@ import pytest
 import yaml
 from slurm.cluster import Cluster, ClusterUnavailable, start
 
-from conftest import REPO, offline_config, planned_jobs, run_snakemake
+from conftest import REPO, job_stats, offline_config, planned_jobs, run_snakemake
 from ovflow.paths import Paths
 
 pytestmark = pytest.mark.slow
@@ -64,17 +63,6 @@ class Run:
         """The rule of each Slurm job id that Snakemake's log reports."""
         rules = {job: rule for rule, job in JOB_HEADER.findall(self.log)}
         return {slurm_id: rules[job] for job, slurm_id in SUBMITTED.findall(self.log)}
-
-
-def job_stats(output: str) -> Counter[str]:
-    """Jobs per rule, from the first job-stats table in Snakemake's output."""
-    table = output.split("Job stats:\n", 1)[1].splitlines()[2:]
-    rows = [line.split() for line in table]
-    return Counter({rule: int(n) for rule, n in itertools.takewhile(is_stats_row, rows)})
-
-
-def is_stats_row(row: list[str]) -> bool:
-    return len(row) == 2 and row[0] != "total"
 
 
 def run_on_slurm(
@@ -144,7 +132,7 @@ def test_every_job_is_a_slurm_job_in_slurms_records(slurm_run: Run, cluster: Clu
     jobs = slurm_run.slurm_jobs()
     # Only the target rule, which runs nothing, stays with Snakemake.
     assert LOCAL_JOB_HEADER.findall(slurm_run.log) == ["all"]
-    assert Counter(jobs.values()) == job_stats(slurm_run.log) - Counter(all=1)
+    assert Counter(jobs.values()) == Counter(job_stats(slurm_run.log)) - Counter(all=1)
     assert Counter(jobs.values())["detect"] == len(PRECISIONS) * 2  # two shards each
     records = cluster.records(list(jobs), ["JobName", "State", "NodeList"])
     assert set(records) == set(jobs)
@@ -203,7 +191,7 @@ def test_a_cancelled_job_fails_the_run_and_alone_is_redone(
     forced = run_snakemake(
         workdir, config, "--dry-run", "--forcerun", str(output.relative_to(workdir))
     )
-    redo = job_stats(forced.stdout)
+    redo = Counter(job_stats(forced.stdout))
     assert redo["benchmark"] == 1
 
     with ThreadPoolExecutor(max_workers=1) as pool:
