@@ -19,7 +19,7 @@ configfile: Path(workflow.basedir) / "config.yaml"
 validate(config, "schemas/config.schema.yaml")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from ovflow import catalog, settings, telemetry  # noqa: E402
+from ovflow import catalog, precisions, settings, telemetry  # noqa: E402
 from ovflow.paths import Paths  # noqa: E402
 
 settings.check(config)
@@ -38,7 +38,7 @@ ALL_CORES = 1024
 
 wildcard_constraints:
     model="|".join(catalog.model_names()),
-    precision="FP32|FP16|INT8",
+    precision="|".join(precisions.PRECISIONS),
     dataset="[A-Za-z0-9_-]+",
 
 

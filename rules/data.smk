@@ -30,7 +30,7 @@ rule extract_coco_images:
     params:
         spec=catalog.coco_archives()["images"],
     script:
-        "../scripts/extract_coco.py"
+        "../scripts/extract_coco_images.py"
 
 
 rule extract_coco_annotations:
@@ -46,7 +46,7 @@ rule extract_coco_annotations:
     params:
         spec=catalog.coco_archives()["annotations"],
     script:
-        "../scripts/extract_coco.py"
+        "../scripts/extract_coco_annotations.py"
 
 
 rule hold_out_calibration_images:
@@ -63,7 +63,7 @@ rule hold_out_calibration_images:
         reserve=settings.calibration_reserve(config),
         seed=config["coco"]["seed"],
     script:
-        "../scripts/select_images.py"
+        "../scripts/hold_out_calibration_images.py"
 
 
 rule select_eval_images:
@@ -84,7 +84,7 @@ rule select_eval_images:
         reserve=lambda wc: dataset_selection(wc.dataset)["reserve"],
         seed=lambda wc: dataset_selection(wc.dataset)["seed"],
     script:
-        "../scripts/select_images.py"
+        "../scripts/select_eval_images.py"
 
 
 rule select_calibration_images:

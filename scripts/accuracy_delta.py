@@ -9,8 +9,7 @@ from ovflow.bootstrap import match_table, paired_bootstrap
 from ovflow.coco_eval import read_accuracy_yaml, read_detections_json, scored_categories
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.logs import to_log
-
-REFERENCE = "FP32"
+from ovflow.precisions import REFERENCE
 
 with to_log(snakemake.log[0]):
     annotations = Path(snakemake.input.annotations)

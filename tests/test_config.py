@@ -11,7 +11,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, offline_config, run_snakemake
-from ovflow import settings
+from ovflow import catalog, precisions, settings
 
 SCHEMA = str(REPO / "schemas" / "config.schema.yaml")
 
@@ -34,8 +34,6 @@ def test_default_config_is_valid_and_complete() -> None:
     [
         ("quantization", {"preset": "fastest"}, "preset"),
         ("calibration", {"subset_size": 0}, "subset_size"),
-        ("precisions", ["FP32", "INT4"], "INT4"),
-        ("models", ["yolo"], "yolo"),
         ("coco", {"source": "ftp"}, "source"),
     ],
 )
@@ -67,9 +65,40 @@ def test_workflow_refuses_bad_config_value(tmp_path: Path) -> None:
         ({"mirror": "/nonexistent"}, "mirror"),
         ({"model_overrides": {"yolo": {"sha256": "0" * 64}}}, "model_overrides.yolo"),
         ({"precisions": ["INT8"]}, "FP32"),
+        ({"precisions": ["FP32", "INT4"]}, "precisions: unknown precision 'INT4'"),
     ],
 )
 def test_cross_key_checks_name_the_key(sections: dict, message: str) -> None:
     config = validated(offline_config(**sections))
     with pytest.raises(settings.ConfigError, match=message):
         settings.check(config)
+
+
+def test_a_wrong_model_name_fails_with_one_line_naming_the_catalog() -> None:
+    config = validated(offline_config(models=["yolo"]))
+    with pytest.raises(settings.ConfigError) as failure:
+        settings.check(config)
+    message = str(failure.value)
+    assert "\n" not in message
+    assert "models: unknown model 'yolo'" in message and str(catalog.CATALOG_FILE) in message
+    assert "ssd_mobilenet_v1_coco, ssdlite_mobilenet_v2" in message
+
+
+def test_a_model_added_to_the_catalog_is_all_the_check_needs(tmp_path: Path) -> None:
+    entries = yaml.safe_load(catalog.CATALOG_FILE.read_text())
+    entries["models"]["my_ssd"] = entries["models"]["ssdlite_mobilenet_v2"]
+    own = tmp_path / "models.yaml"
+    own.write_text(yaml.safe_dump(entries))
+    config = validated(offline_config(models=["my_ssd"]))
+    settings.check(config, catalog=own)
+    assert catalog.load_model("my_ssd", path=own).input_height == 300
+
+
+def test_a_precision_added_in_its_module_is_all_the_check_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = validated(offline_config(precisions=["FP32", "BF16"]))
+    with pytest.raises(settings.ConfigError, match="BF16"):
+        settings.check(config)
+    monkeypatch.setattr(precisions, "PRECISIONS", (*precisions.PRECISIONS, "BF16"))
+    settings.check(config)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ovflow import atomic
+from ovflow.precisions import PRECISIONS, QUANTIZED, REFERENCE
 from ovflow.versions import package_version
 
 if TYPE_CHECKING:
@@ -40,12 +41,13 @@ MODE_API = {"throughput": "async", "latency": "sync"}
 # INFERENCE_PRECISION_HINT of each named setting; None leaves the device default (bf16 on AMX).
 PRECISION_HINTS = {"f32": "f32", "default": None}
 # The settings a user compares per IR precision: f32 is the true FP32 baseline.
-PLAN = {"FP32": ("f32", "default"), "FP16": ("default",), "INT8": ("default",)}
-# Speed-up table rows: (target, baseline), each (IR precision, setting).
+PLAN = {p: ("f32", "default") if p == REFERENCE else ("default",) for p in PRECISIONS}
+# Speed-up table rows: (target, baseline), each (IR precision, setting). Every precision
+# against true f32; the quantized one also against the reference in the device default.
 COMPARISONS = (
-    (("INT8", "default"), ("FP32", "f32")),
-    (("INT8", "default"), ("FP32", "default")),
-    (("FP16", "default"), ("FP32", "f32")),
+    ((QUANTIZED, "default"), (REFERENCE, "f32")),
+    ((QUANTIZED, "default"), (REFERENCE, "default")),
+    *(((p, "default"), (REFERENCE, "f32")) for p in PRECISIONS if p not in (REFERENCE, QUANTIZED)),
 )
 # Per-run numbers; each also gets a median/min/max across repeats.
 RUN_METRICS = (

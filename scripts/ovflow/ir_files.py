@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openvino as ov
 
-PRECISIONS = ("FP32", "FP16", "INT8")
+from .precisions import COMPRESSED, PRECISIONS
 
 
 def save_ir(model: ov.Model, xml: Path, precision: str) -> None:
@@ -15,7 +15,7 @@ def save_ir(model: ov.Model, xml: Path, precision: str) -> None:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     xml.parent.mkdir(parents=True, exist_ok=True)
     tmp = xml.with_name(f".{xml.stem}.tmp.xml")
-    ov.save_model(model, tmp, compress_to_fp16=precision == "FP16")
+    ov.save_model(model, tmp, compress_to_fp16=precision == COMPRESSED)
     tmp.with_suffix(".bin").replace(xml.with_suffix(".bin"))
     tmp.replace(xml)
 

@@ -8,18 +8,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .catalog import model_names
+from . import precisions
+from .catalog import CATALOG_FILE, model_names
 
 
 class ConfigError(ValueError):
     pass
 
 
-def check(config: dict[str, Any]) -> None:
-    known = set(model_names())
+def check(config: dict[str, Any], catalog: Path = CATALOG_FILE) -> None:
+    known = model_names(catalog)
+    for name in config["models"]:
+        if name not in known:
+            raise ConfigError(
+                f"models: unknown model {name!r}; the catalog {catalog} knows: {', '.join(known)}"
+            )
     for name in config.get("model_overrides", {}):
         if name not in known:
-            raise ConfigError(f"model_overrides.{name}: unknown model; known: {sorted(known)}")
+            raise ConfigError(
+                f"model_overrides.{name}: unknown model; the catalog {catalog} knows: "
+                f"{', '.join(known)}"
+            )
+    for name in config["precisions"]:
+        if name not in precisions.PRECISIONS:
+            raise ConfigError(
+                f"precisions: unknown precision {name!r}; known: {', '.join(precisions.PRECISIONS)}"
+            )
     mirror = config.get("mirror")
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(f"mirror: {mirror} is not a directory")
@@ -59,8 +73,12 @@ def check(config: dict[str, Any]) -> None:
             )
         if not Path(annotations).is_file():
             raise ConfigError(f"calibration.annotations: {annotations} is not a file")
-    if "INT8" in config["precisions"] and "FP32" not in config["precisions"]:
-        raise ConfigError("precisions: INT8 is quantized from FP32, so FP32 must be listed too")
+    quantized, reference = precisions.QUANTIZED, precisions.REFERENCE
+    if quantized in config["precisions"] and reference not in config["precisions"]:
+        raise ConfigError(
+            f"precisions: {quantized} is quantized from {reference}, so {reference} must be "
+            "listed too"
+        )
 
 
 def calibration_reserve(config: dict[str, Any]) -> int:

@@ -4,7 +4,7 @@ For each threshold: the workflow's FP32 IR built with it, COCO AP on the 206-ima
 (f32, the accuracy rule's path), and the post-processing's median cost per image (as in
 postprocess_speed.py).
 
-    .venv/bin/python benchmarks/score_threshold.py [--thresholds 1e-8 1e-3 1e-2]
+    .venv/bin/python perf/score_threshold.py [--thresholds 1e-8 1e-3 1e-2]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4 bar: evaluation inference is not the slow part of the workflow.
+"""Evaluation speed (image file to parsed detections) vs benchmark_app on the same IR.
 
 The INT8 ssd_mobilenet_v1 IR (structure archive; speed does not depend on its weights) runs
 over the 750 person images exactly as the accuracy rule's detect step does (JPEG decode,
@@ -6,7 +6,7 @@ TF-exact resize and asynchronous inference overlapped), and benchmark_app
 -hint throughput measures the same IR with the same inference precision, one after the
 other. Bar: the end-to-end images/s are at least 50% of benchmark_app's frames/s.
 
-    .venv/bin/python benchmarks/accuracy_speed.py [--duration 15] [--precision-hint f32]
+    .venv/bin/python perf/accuracy_speed.py [--duration 15] [--precision-hint f32]
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Issue 3 bar: the workflow's FP32 IR vs the whole graph converted as-is (loops included).
+"""Throughput of the workflow's FP32 IR vs the whole graph converted as-is (loops included).
 
 Both from the ssd_mobilenet_v1 structure archive (speed does not depend on its filler
 weights), measured one after the other with `benchmark_app -infer_precision f32 -hint
 throughput`. Bar: the workflow IR is at least 5x faster.
 
-    .venv/bin/python benchmarks/conversion_speed.py [--duration 15]
+    .venv/bin/python perf/conversion_speed.py [--duration 15]
 """
 
 from __future__ import annotations

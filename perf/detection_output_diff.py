@@ -5,7 +5,7 @@ workflow IR's exact post-processing and (b) one OpenVINO DetectionOutput with th
 Zoo settings (score 1e-8, top_k 100, keep_top_k 100, IoU 0.6, TF box coder as variances
 0.1/0.1/0.2/0.2, clip before NMS). Prints how many images' detections differ, and both APs.
 
-    .venv/bin/python benchmarks/detection_output_diff.py
+    .venv/bin/python perf/detection_output_diff.py
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 8 bars: the cost of the in-IR post-processing, and what it leaves of INT8 speed.
+"""Cost of the in-IR post-processing per image, and INT8 throughput with it vs the bare network.
 
 1. Post-processing alone (the IR's subgraph after the network: decode, sigmoid, NMS, top 100),
    fed the real network outputs of ssdlite_mobilenet_v2 on COCO images, one request at a
@@ -7,7 +7,7 @@
    post-processing vs its bare network, `benchmark_app -hint throughput` in the device
    default. Bar: >= 80% of the bare network's throughput.
 
-    .venv/bin/python benchmarks/postprocess_speed.py [--images 50] [--duration 15]
+    .venv/bin/python perf/postprocess_speed.py [--images 50] [--duration 15]
 """
 
 from __future__ import annotations

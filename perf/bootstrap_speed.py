@@ -1,4 +1,4 @@
-"""Wall time of the paired ΔAP bootstrap on ~1,000 real COCO images (bar: under 60 s).
+"""Wall time of the paired ΔAP bootstrap (match tables + resamples) on ~1,000 real COCO images.
 
 Ground truth: the 206-image full subset and the 750-image person subset of ../shared/data merged
 into one COCO set (956 images; image ids are disjoint, categories identical; annotation ids
@@ -13,7 +13,7 @@ All from numpy default_rng(0).
 
 Timed: match_table() for both sets plus paired_bootstrap() with 1000 resamples.
 
-    .venv/bin/python benchmarks/bootstrap_speed.py
+    .venv/bin/python perf/bootstrap_speed.py
 """
 
 from __future__ import annotations
