@@ -12,11 +12,12 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from ovflow import atomic
+from ovflow.errors import OvflowError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-class DatasetError(ValueError):
+class DatasetError(OvflowError, ValueError):
     """Annotations, image lists or images that the workflow cannot use."""
 
 

@@ -25,6 +25,8 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
+from ovflow.errors import OvflowError
+
 from .anchors import PipelineFacts, check_anchors, parse_pipeline_config, ssd_anchors
 from .catalog import ModelSpec
 from .postprocess import PostprocessSettings, detection_output
@@ -32,7 +34,7 @@ from .postprocess import PostprocessSettings, detection_output
 OUTPUT_NAME = "detection_out"
 
 
-class ConversionError(RuntimeError):
+class ConversionError(OvflowError, RuntimeError):
     pass
 
 

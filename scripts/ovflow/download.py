@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from ovflow.atomic import temp_beside
 from ovflow.catalog import ArchiveSpec
+from ovflow.errors import OvflowError
 
 CHUNK = 1 << 20
 MIRROR_HINT = "set the archive's sha256 in model_overrides for a re-packed mirror archive"
@@ -32,7 +33,7 @@ NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.cli
 CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
 
 
-class DownloadError(RuntimeError):
+class DownloadError(OvflowError, RuntimeError):
     """A file could not be fetched or unpacked."""
 
 

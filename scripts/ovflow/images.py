@@ -17,11 +17,13 @@ import numpy as np
 import simplejpeg
 from PIL import Image, ImageFile
 
+from ovflow.errors import OvflowError
+
 # A truncated JPEG must fail loudly, not decode into grey rows.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-class ImageError(ValueError):
+class ImageError(OvflowError, ValueError):
     pass
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ovflow.errors import OvflowError
+
 from . import precisions
 from .catalog import CATALOG_FILE, model_names
 
 
-class ConfigError(ValueError):
+class ConfigError(OvflowError, ValueError):
     pass
 
 
