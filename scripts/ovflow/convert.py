@@ -25,10 +25,9 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from ovflow.errors import OvflowError
-
 from .anchors import PipelineFacts, check_anchors, parse_pipeline_config, ssd_anchors
 from .catalog import ModelSpec
+from .errors import OvflowError
 from .postprocess import PostprocessSettings, detection_output
 
 OUTPUT_NAME = "detection_out"

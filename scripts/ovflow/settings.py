@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ovflow.errors import OvflowError
-
 from . import precisions
 from .catalog import CATALOG_FILE, model_names
+from .errors import OvflowError
 
 
 class ConfigError(OvflowError, ValueError):
