@@ -52,6 +52,10 @@ class Paths:
     def ir_bin(self, model: str, precision: str) -> Path:
         return self.ir_xml(model, precision).with_suffix(".bin")
 
+    def conversion_info(self, model: str) -> Path:
+        """What making the FP32 IR decided: model source, post-processing, checks."""
+        return self.model_dir(model) / "ir" / "FP32" / "conversion.yaml"
+
     def quantization_info(self, model: str) -> Path:
         return self.model_dir(model) / "ir" / "INT8" / "quantization.yaml"
 
