@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -42,6 +46,14 @@ def offline_config(**sections: dict) -> dict:
         else:
             config[key] = value
     return config
+
+
+@pytest.fixture(scope="session")
+def synthetic_ssd(tmp_path_factory: pytest.TempPathFactory) -> synthetic.Synthetic:
+    """The synthetic detector's IR, user catalog and image sets (tests/synthetic.py)."""
+    import synthetic
+
+    return synthetic.build(tmp_path_factory.mktemp("synthetic"))
 
 
 def run_snakemake(
