@@ -384,7 +384,9 @@ def catalog_entry(xml: Path, catalog: Path) -> dict:
 
 def write_catalog(catalog: Path, xml: Path) -> Path:
     """A user catalog file holding the synthetic model alone."""
-    catalog.write_text(yaml.safe_dump({"models": {NAME: catalog_entry(xml, catalog)}}))
+    catalog.write_text(
+        yaml.safe_dump({"models": {NAME: catalog_entry(xml, catalog)}}, sort_keys=False)
+    )
     return catalog
 
 
