@@ -5,21 +5,24 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SUBSET = SHARED / "data" / "coco-val2017-subset"
 PERSON = SHARED / "data" / "coco-val2017-person"
 MIRROR = SHARED / "mirror"
+# What offline_config() points at: tests that run it mark @needs(*OFFLINE_DATA).
+OFFLINE_DATA = (MIRROR, SUBSET, PERSON)
 
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: tests read the shared data in place")
-    return SHARED
+# Tests mark what they read with availability.needs(...): without it they skip naming it
+# (a fresh clone has no ../shared), and under CI=true they fail instead.
+pytest_plugins = ["availability"]
 
 
 OFFLINE_CONFIG = REPO / "tests" / "config" / "offline.yaml"
@@ -43,6 +46,14 @@ def offline_config(**sections: dict) -> dict:
         else:
             config[key] = value
     return config
+
+
+@pytest.fixture(scope="session")
+def synthetic_ssd(tmp_path_factory: pytest.TempPathFactory) -> synthetic.Synthetic:
+    """The synthetic detector's IR, user catalog and image sets (tests/synthetic.py)."""
+    import synthetic
+
+    return synthetic.build(tmp_path_factory.mktemp("synthetic"))
 
 
 def run_snakemake(

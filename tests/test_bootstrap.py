@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from availability import needs
 
-from conftest import SUBSET, tf_reference_results
+from conftest import SUBSET, TF_REFERENCE, tf_reference_results
 from ovflow import bootstrap, coco_eval
 
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 EXACT = 1e-12
+
+pytestmark = needs(SUBSET, TF_REFERENCE)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from availability import needs
 from PIL import ImageFile
 
 from conftest import PERSON, SUBSET
@@ -44,6 +45,7 @@ def write_json(path: Path, data: dict) -> Path:
 # -- annotations --------------------------------------------------------------------------
 
 
+@needs(SUBSET)
 def test_load_real_subset_annotations() -> None:
     ann = load_annotations(SUBSET_JSON)
     assert len(ann["images"]) == 206
@@ -55,6 +57,7 @@ def test_load_real_subset_annotations() -> None:
     assert (index[139]["width"], index[139]["height"]) == (640, 426)
 
 
+@needs(SUBSET, PERSON)
 def test_load_real_person_annotations() -> None:
     ann = load_annotations(PERSON_JSON)
     assert len(ann["images"]) == 750
@@ -63,6 +66,7 @@ def test_load_real_person_annotations() -> None:
     assert not set(image_index(ann)) & set(image_index(load_annotations(SUBSET_JSON)))
 
 
+@needs(SUBSET)
 def test_truncated_json_names_file_and_position(tmp_path: Path) -> None:
     path = tmp_path / "instances.json"
     path.write_text(SUBSET_JSON.read_text()[:5000])
@@ -96,6 +100,7 @@ def test_bad_annotations_name_file_and_key(tmp_path: Path, change, expected: str
 # -- eval / held-out selection ------------------------------------------------------------
 
 
+@needs(PERSON)
 def test_select_eval_ids_is_deterministic_and_disjoint() -> None:
     ids = list(image_index(load_annotations(PERSON_JSON)))
     eval_ids, held = select_eval_ids(ids, None, reserve=300, seed=0)
@@ -126,6 +131,7 @@ def test_max_images_takes_a_subset_of_the_same_eval_order() -> None:
     assert few == full
 
 
+@needs(PERSON)
 def test_eval_set_does_not_depend_on_calibration_size() -> None:
     ids = list(image_index(load_annotations(PERSON_JSON)))
 
@@ -168,6 +174,7 @@ def test_select_calibration_with_too_few_candidates() -> None:
 # -- image folders and list files ---------------------------------------------------------
 
 
+@needs(SUBSET)
 def test_list_images(tmp_path: Path) -> None:
     for name in ("b.jpg", "a.PNG", "c.jpeg", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
@@ -206,10 +213,12 @@ def test_read_ids_names_file_and_line(tmp_path: Path) -> None:
 # -- image decoding -----------------------------------------------------------------------
 
 
+@needs(SUBSET)
 def test_real_jpeg_passes() -> None:
     check_image_file(SUBSET / "val2017" / "000000000139.jpg")
 
 
+@needs(SUBSET)
 def test_truncated_jpeg_is_reported(tmp_path: Path) -> None:
     data = (SUBSET / "val2017" / "000000000139.jpg").read_bytes()
     path = tmp_path / "000000000139.jpg"
@@ -226,6 +235,7 @@ def test_not_an_image_is_reported(tmp_path: Path) -> None:
         check_image_file(path)
 
 
+@needs(SUBSET)
 def test_truncation_is_caught_even_if_pillow_was_told_to_tolerate_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

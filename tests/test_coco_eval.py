@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from availability import needs
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from conftest import SUBSET, tf_reference_results
+from conftest import SUBSET, TF_REFERENCE, tf_reference_results
 from ovflow import coco_eval
 from ovflow.catalog import load_model
 from ovflow.detections import Detections
@@ -158,6 +159,7 @@ def tf_eval(tf_results: tuple[list[dict], list[int]]) -> dict:
     return coco_eval.evaluate(SUBSET_ANNOTATIONS, results, image_ids)
 
 
+@needs(SUBSET, TF_REFERENCE)
 def test_tf_reference_ap(tf_eval: dict) -> None:
     # Published in shared/reference/README.md for these detections (pycocotools 2.0.11).
     stats = tf_eval["stats"]
@@ -169,6 +171,7 @@ def test_tf_reference_ap(tf_eval: dict) -> None:
     assert tf_eval["crowd_annotations"] == 21
 
 
+@needs(SUBSET, TF_REFERENCE)
 def test_tf_reference_equals_plain_pycocotools(
     tf_results: tuple[list[dict], list[int]], tf_eval: dict
 ) -> None:
@@ -182,6 +185,7 @@ def test_tf_reference_equals_plain_pycocotools(
     assert list(tf_eval["stats"].values()) == [float(v) for v in direct.stats]
 
 
+@needs(SUBSET, TF_REFERENCE)
 def test_per_class_ap_names_are_the_catalog_labels(tf_eval: dict) -> None:
     per_class = tf_eval["per_class_ap"]
     assert len(per_class) == 80

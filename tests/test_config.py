@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from availability import needs
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from conftest import REPO, offline_config, run_snakemake
+from conftest import OFFLINE_DATA, REPO, offline_config, run_snakemake
 from ovflow import catalog, precisions, settings
 
 SCHEMA = str(REPO / "schemas" / "config.schema.yaml")
@@ -56,6 +57,7 @@ def test_workflow_refuses_bad_config_value(tmp_path: Path) -> None:
     assert "fastest" in output and "preset" in output
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
 @pytest.mark.parametrize(
     ("sections", "message"),
     [
@@ -84,6 +86,7 @@ def test_a_wrong_model_name_fails_with_one_line_naming_the_catalog() -> None:
     assert "ssd_mobilenet_v1_coco, ssdlite_mobilenet_v2" in message
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
 def test_a_model_added_to_the_catalog_is_all_the_check_needs(tmp_path: Path) -> None:
     entries = yaml.safe_load(catalog.CATALOG_FILE.read_text())
     entries["models"]["my_ssd"] = entries["models"]["ssdlite_mobilenet_v2"]
@@ -94,6 +97,7 @@ def test_a_model_added_to_the_catalog_is_all_the_check_needs(tmp_path: Path) -> 
     assert catalog.load_model("my_ssd", path=own).input_height == 300
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
 def test_a_precision_added_in_its_module_is_all_the_check_needs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
+from availability import needs
 
 from conftest import MIRROR, SUBSET, TF_REFERENCE
 from ovflow import catalog, coco_eval, postprocess
@@ -22,6 +23,8 @@ from ovflow.quantize import network_of
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
+
+pytestmark = needs(MIRROR)  # every test converts an archive of the mirror
 
 
 def extract(model: str, dest: Path) -> Path:
@@ -149,6 +152,7 @@ def adversarial_inputs(n_anchors: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return cases
 
 
+@needs(SUBSET)
 def test_shortcut_is_exact_where_it_claims_and_falls_back_elsewhere(
     ssdlite_dir: Path, network_outputs: list
 ) -> None:
@@ -215,6 +219,7 @@ def coco_ap(dets: list[Detections], images: list[dict]) -> float:
     return coco_eval.evaluate(ANNOTATIONS, results, [r["id"] for r in images])["stats"]["AP"]
 
 
+@needs(SUBSET)
 @pytest.mark.slow
 def test_parity_with_the_whole_graph_on_206_images(
     ssdlite: ov.Model, ssdlite_dir: Path, images: list[dict]
@@ -250,6 +255,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 1.0
 
 
+@needs(SUBSET, TF_REFERENCE)
 @pytest.mark.slow
 def test_agrees_with_tensorflow_reference(ssdlite: ov.Model, images: list[dict]) -> None:
     """Our whole pipeline (TF-exact resize outside, IR inside) against TensorFlow's own outputs."""

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from availability import needs
 
 from conftest import MIRROR
 from ovflow import download
@@ -74,6 +75,7 @@ def test_unchecked_spec_is_refused(tmp_path: Path) -> None:
         fetch(spec, tmp_path / "a.bin", log=lambda _m: None)
 
 
+@needs(MIRROR)
 def test_fetch_from_real_mirror_then_keeps_it(tmp_path: Path) -> None:
     url = "http://127.0.0.1:9/" + SSDLITE_TAR
     spec = ArchiveSpec(url=url, name=SSDLITE_TAR, sha256=mirror_sha256(SSDLITE_TAR))
@@ -88,6 +90,7 @@ def test_fetch_from_real_mirror_then_keeps_it(tmp_path: Path) -> None:
     assert leftovers(dest.parent) == [SSDLITE_TAR]
 
 
+@needs(MIRROR)
 def test_mirror_file_with_wrong_sha256_is_an_error(tmp_path: Path) -> None:
     spec = ArchiveSpec(url="http://127.0.0.1:9/" + SSDLITE_TAR, name=SSDLITE_TAR, sha256=WRONG_SHA)
     dest = tmp_path / "downloads" / SSDLITE_TAR
@@ -216,6 +219,7 @@ def test_missing_url_is_not_retried(tmp_path: Path, served_file: tuple[Path, byt
 # -- tar extraction -----------------------------------------------------------------------
 
 
+@needs(MIRROR)
 def test_extract_real_mirror_archive(tmp_path: Path) -> None:
     dest = tmp_path / "archive"
     members = ["frozen_inference_graph.pb", "pipeline.config"]
@@ -226,6 +230,7 @@ def test_extract_real_mirror_archive(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == ["archive"]
 
 
+@needs(MIRROR)
 def test_truncated_tar_is_reported_and_leaves_nothing(tmp_path: Path) -> None:
     archive = tmp_path / SSDLITE_TAR
     with open(MIRROR / SSDLITE_TAR, "rb") as f:

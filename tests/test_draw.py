@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from availability import needs
 from PIL import Image
 
 from conftest import SUBSET
@@ -40,7 +41,7 @@ def _pixels(path_or_bytes: Path | bytes) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def reference(shared: Path) -> np.ndarray:
+def reference() -> np.ndarray:
     """The original merely re-encoded the same way: what undrawn regions must equal."""
     with Image.open(IMAGE) as image:
         buffer = io.BytesIO()
@@ -68,6 +69,7 @@ def _changed(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
+@needs(SUBSET)
 def test_output_is_a_jpeg_of_the_input_size(tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
     draw_detections(IMAGE, TWO, LABELS, out, THRESHOLD)
@@ -77,6 +79,7 @@ def test_output_is_a_jpeg_of_the_input_size(tmp_path: Path) -> None:
         assert drawn.mode == "RGB"
 
 
+@needs(SUBSET)
 def test_box_outline_is_drawn_in_the_class_color(tmp_path: Path, reference: np.ndarray) -> None:
     drawn = _draw(tmp_path)
     height, width = reference.shape[:2]
@@ -88,6 +91,7 @@ def test_box_outline_is_drawn_in_the_class_color(tmp_path: Path, reference: np.n
     assert np.abs(median - np.array(class_color(1))).max() < 40
 
 
+@needs(SUBSET)
 def test_label_box_sits_above_the_box(tmp_path: Path, reference: np.ndarray) -> None:
     drawn = _draw(tmp_path)
     height, width = reference.shape[:2]
@@ -96,6 +100,7 @@ def test_label_box_sits_above_the_box(tmp_path: Path, reference: np.ndarray) -> 
     assert _changed(drawn[label], reference[label]) > 40
 
 
+@needs(SUBSET)
 def test_far_from_boxes_is_unchanged(tmp_path: Path, reference: np.ndarray) -> None:
     drawn = _draw(tmp_path)
     height, width = reference.shape[:2]
@@ -105,6 +110,7 @@ def test_far_from_boxes_is_unchanged(tmp_path: Path, reference: np.ndarray) -> N
     assert _changed(drawn, reference) > 0.5  # something was drawn at all
 
 
+@needs(SUBSET)
 def test_nothing_drawn_below_threshold(tmp_path: Path, reference: np.ndarray) -> None:
     height, width = reference.shape[:2]
     x0, y0, x1, y1 = _px(HIDDEN, (width, height))
@@ -116,6 +122,7 @@ def test_nothing_drawn_below_threshold(tmp_path: Path, reference: np.ndarray) ->
     assert _changed(shown[region], reference[region]) > 1
 
 
+@needs(SUBSET)
 def test_title_strip_on_top(tmp_path: Path, reference: np.ndarray) -> None:
     drawn = _draw(tmp_path, title="INT8 ssd_mobilenet_v1_coco")
     width = reference.shape[1]
@@ -127,6 +134,7 @@ def test_title_strip_on_top(tmp_path: Path, reference: np.ndarray) -> None:
     assert np.abs(untitled[strip] - reference[strip]).max() <= 1
 
 
+@needs(SUBSET)
 def test_box_at_top_edge_keeps_label_inside(tmp_path: Path, reference: np.ndarray) -> None:
     box = (0.55, 0.0, 0.95, 0.5)
     drawn = _draw(tmp_path, _dets((1, 0.9, box)))
@@ -136,6 +144,7 @@ def test_box_at_top_edge_keeps_label_inside(tmp_path: Path, reference: np.ndarra
     assert _changed(drawn[label], reference[label]) > 40
 
 
+@needs(SUBSET)
 def test_out_of_range_and_reversed_boxes_still_draw(tmp_path: Path, reference: np.ndarray) -> None:
     odd = _dets((1, 0.9, (-0.2, 1.3, 0.5, 0.4)), (62, 0.8, (0.9, 0.1, 0.7, 0.2)))
     drawn = _draw(tmp_path, odd)
@@ -143,6 +152,7 @@ def test_out_of_range_and_reversed_boxes_still_draw(tmp_path: Path, reference: n
     assert _changed(drawn, reference) > 0.5
 
 
+@needs(SUBSET)
 def test_output_is_deterministic_and_written_atomically(tmp_path: Path) -> None:
     first, second = tmp_path / "a" / "first.jpg", tmp_path / "a" / "second.jpg"
     draw_detections(IMAGE, TWO, LABELS, first, 0.05, title="FP32")

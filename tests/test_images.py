@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from availability import needs
 
 from conftest import SUBSET
 from ovflow.images import ImageError, load_rgb, resize_bilinear_tf, to_input_tensor
@@ -21,6 +22,7 @@ def test_resize_is_tf1_asymmetric_bilinear() -> None:
     np.testing.assert_array_equal(out, expected)
 
 
+@needs(SUBSET)
 def test_input_tensor_is_bgr_nchw_and_bit_identical_to_the_reference() -> None:
     paths = sorted((SUBSET / "val2017").glob("*.jpg"))[:25]
     for path in paths:
@@ -41,6 +43,7 @@ def test_input_tensor_is_bit_identical_when_upscaling_or_odd_sizes(shape) -> Non
         np.testing.assert_array_equal(tensor[0], reference[:, :, ::-1].transpose(2, 0, 1))
 
 
+@needs(SUBSET)
 def test_decoding_equals_pillow_on_every_subset_image() -> None:
     from PIL import Image
 
@@ -50,6 +53,7 @@ def test_decoding_equals_pillow_on_every_subset_image() -> None:
         np.testing.assert_array_equal(load_rgb(path), expected, err_msg=str(path))
 
 
+@needs(SUBSET)
 def test_truncated_jpeg_names_the_file(tmp_path: Path) -> None:
     source = sorted((SUBSET / "val2017").glob("*.jpg"))[0]
     broken = tmp_path / "broken.jpg"

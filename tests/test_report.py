@@ -25,7 +25,6 @@ import yaml
 from PIL import Image
 from test_benchmark import make_record, validate
 
-from conftest import SUBSET
 from ovflow import catalog, report
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.detections import Detections
@@ -223,8 +222,17 @@ def _quantization(model: str) -> dict[str, Any]:
     return info
 
 
-def _samples(folder: Path, precision: str) -> None:
-    """Annotated JPEGs of two real images, slightly different detections per precision."""
+def _picture(folder: Path, name: str) -> Path:
+    """A 640x426 JPEG to draw samples on: the report embeds samples, whatever they show."""
+    path = folder / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.linear_gradient("L").resize((640, 426)).convert("RGB").save(path)
+    return path
+
+
+def _samples(folder: Path, pictures: Path, precision: str) -> None:
+    """Annotated JPEGs of two pictures, slightly different detections per precision."""
     k = PRECISIONS.index(precision)
     dets = Detections(
         labels=np.array([1, 62], dtype=np.int64),
@@ -233,7 +241,7 @@ def _samples(folder: Path, precision: str) -> None:
     )
     for name in IMAGES:
         draw_detections(
-            SUBSET / "val2017" / name,
+            _picture(pictures, name),
             dets,
             {1: "person", 62: "chair"},
             folder / name,
@@ -266,7 +274,7 @@ def make_run(root: Path, model: str) -> Run:
         bins[precision] = _dump(paths.ir_bin(model, precision), "")
         with open(bins[precision], "r+b") as f:
             f.truncate(size)  # sparse: only the size matters
-        _samples(paths.samples_dir(model, precision), precision)
+        _samples(paths.samples_dir(model, precision), root / "pictures", precision)
     spec = catalog.load_model(model)
     return Run(
         files=report.ReportFiles(
@@ -308,7 +316,7 @@ def write_run(run: Run) -> report.Headline:
 
 
 @pytest.fixture(scope="module")
-def run(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     written = make_run(tmp_path_factory.mktemp("results"), SSDLITE)
     write_run(written)
     return written
@@ -685,7 +693,7 @@ def test_markdown_says_how_it_was_made(md: str, run: Run) -> None:
         assert text in md
 
 
-def test_accuracy_control_shows_its_budget_and_float_layers(shared: Path, tmp_path: Path) -> None:
+def test_accuracy_control_shows_its_budget_and_float_layers(tmp_path: Path) -> None:
     v1 = make_run(tmp_path, V1)
     write_run(v1)
     md = v1.outputs.md.read_text()
@@ -798,9 +806,7 @@ def test_speed_charts_draw_the_spread() -> None:
     assert report._speed_figure(throughput_only, "latency")[1] is None
 
 
-def test_without_fp32_there_is_no_verdict_and_every_plot_is_written(
-    shared: Path, tmp_path: Path
-) -> None:
+def test_without_fp32_there_is_no_verdict_and_every_plot_is_written(tmp_path: Path) -> None:
     base = make_run(tmp_path, SSDLITE)
     files = replace(
         base.files,
@@ -825,7 +831,7 @@ def _without_fp32(by_precision: Mapping[str, Path]) -> dict[str, Path]:
     return {p: f for p, f in by_precision.items() if p != "FP32"}
 
 
-def test_declared_plots_must_match_the_charts(shared: Path, tmp_path: Path) -> None:
+def test_declared_plots_must_match_the_charts(tmp_path: Path) -> None:
     base = make_run(tmp_path, SSDLITE)
     outputs = replace(base.outputs, plots={"delta_ap": tmp_path / "delta_ap.png"})
     with pytest.raises(ValueError, match="plot files"):
@@ -908,7 +914,7 @@ def make_index(root: Path) -> tuple[dict[str, Run], Path, Path]:
     return runs, paths.index_md, paths.index_html
 
 
-def test_index_links_every_report_with_its_headline(shared: Path, tmp_path: Path) -> None:
+def test_index_links_every_report_with_its_headline(tmp_path: Path) -> None:
     runs, index_md, index_html = make_index(tmp_path)
     rows = _md_rows(index_md.read_text(), "# INT8 vs FP32: one report per model")
     # The model's name links to its report.html; the Markdown column to its report.md.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from availability import unavailable
 from PIL import Image
 from test_report import SSDLITE, make_index, make_run, write_run
 
@@ -49,10 +49,7 @@ def chromium() -> str:
     found = shutil.which("chromium")
     if found:
         return found
-    reason = "chromium is not installed (Debian: apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must install it")
-    pytest.skip(f"{reason}; with CI=true this fails instead")
+    unavailable("chromium is not installed (Debian: apt-get install chromium)")
 
 
 def _run(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
@@ -115,7 +112,7 @@ def _check_page(chromium: str, page: Path, tmp: Path, images: int) -> None:
 
 
 def test_report_page_renders_offline(
-    chromium: str, shared: Path, tmp_path_factory: pytest.TempPathFactory
+    chromium: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     tmp = tmp_path_factory.mktemp("report_page")
     run = make_run(tmp / "results", SSDLITE)
@@ -126,7 +123,7 @@ def test_report_page_renders_offline(
 
 
 def test_index_page_renders_offline(
-    chromium: str, shared: Path, tmp_path_factory: pytest.TempPathFactory
+    chromium: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     tmp = tmp_path_factory.mktemp("index_page")
     _, _, index_html = make_index(tmp / "results")

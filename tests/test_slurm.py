@@ -7,7 +7,6 @@ only where Slurm cannot start; in CI (CI=true) that is a failure instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
@@ -19,12 +18,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from availability import needs, unavailable
 from slurm.cluster import Cluster, ClusterUnavailable, start
 
-from conftest import REPO, job_stats, offline_config, planned_jobs, run_snakemake
+from conftest import OFFLINE_DATA, REPO, job_stats, offline_config, planned_jobs, run_snakemake
 from ovflow.paths import Paths
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs(*OFFLINE_DATA)]
 
 MODEL = "ssdlite_mobilenet_v2"
 PRECISIONS = ["FP32", "INT8"]
@@ -88,18 +88,12 @@ def snakemake_log(proc: subprocess.CompletedProcess) -> str:
     return Path(match.group(1)).read_text()
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"true", "1"}
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         running = start(tmp_path_factory.mktemp("slurm"))
     except ClusterUnavailable as error:
-        if in_ci():
-            pytest.fail(f"CI must run the Slurm tests, but Slurm did not start: {error}")
-        pytest.skip(f"Slurm cannot be started here: {error}")
+        unavailable(f"Slurm cannot be started here: {error}")
     with pytest.MonkeyPatch.context() as patch:
         # Snakemake, and the sbatch/squeue/scancel it calls, reach this cluster through these.
         for name, value in running.env.items():

@@ -8,8 +8,17 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from availability import needs
 
-from conftest import PERSON, REPO, SUBSET, offline_config, planned_jobs, run_snakemake
+from conftest import (
+    OFFLINE_DATA,
+    PERSON,
+    REPO,
+    SUBSET,
+    offline_config,
+    planned_jobs,
+    run_snakemake,
+)
 from ovflow import benchmark, coco_eval
 from ovflow.paths import Paths
 
@@ -50,6 +59,7 @@ def check_benchmark_record(path: Path, precision: str) -> None:
         assert all(run["throughput_fps"] > 0 for run in config["runs"])
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_every_artifact_is_written(ssdlite_run: tuple[Path, dict]) -> None:
     workdir, config = ssdlite_run
@@ -67,6 +77,7 @@ def test_every_artifact_is_written(ssdlite_run: tuple[Path, dict]) -> None:
     assert paths.report_md(MODEL).read_text().startswith("#")
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_accuracy_meets_the_bars(ssdlite_run: tuple[Path, dict]) -> None:
     workdir, config = ssdlite_run
@@ -80,6 +91,7 @@ def test_accuracy_meets_the_bars(ssdlite_run: tuple[Path, dict]) -> None:
     assert len(record["per_class_ap"]) == 80
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_int8_ir_is_quantized(ssdlite_run: tuple[Path, dict]) -> None:
     workdir, config = ssdlite_run
@@ -91,6 +103,7 @@ def test_int8_ir_is_quantized(ssdlite_run: tuple[Path, dict]) -> None:
     assert info["fake_quantize_ops"] > 50
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_one_class_set_is_scored_on_its_class_without_calibration_images(
     ssdlite_run: tuple[Path, dict],
@@ -103,6 +116,7 @@ def test_one_class_set_is_scored_on_its_class_without_calibration_images(
     assert set(record["per_class_ap"]) == {"person"}
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_metrics_equal_a_direct_pycocotools_evaluation(ssdlite_run: tuple[Path, dict]) -> None:
     from pycocotools.coco import COCO
@@ -119,6 +133,7 @@ def test_metrics_equal_a_direct_pycocotools_evaluation(ssdlite_run: tuple[Path, 
     assert list(record["stats"].values()) == pytest.approx(list(evaluation.stats), abs=1e-12)
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_delta_artifact_matches_the_accuracy_records(ssdlite_run: tuple[Path, dict]) -> None:
     workdir, config = ssdlite_run
@@ -135,6 +150,7 @@ def test_delta_artifact_matches_the_accuracy_records(ssdlite_run: tuple[Path, di
     assert class_deltas == sorted(class_deltas) and len(class_deltas) == 80
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_reruns_only_what_a_change_makes_stale(ssdlite_run: tuple[Path, dict]) -> None:
     workdir, config = ssdlite_run
@@ -159,6 +175,7 @@ def test_reruns_only_what_a_change_makes_stale(ssdlite_run: tuple[Path, dict]) -
     assert planned_jobs(workdir, longer) == {"benchmark": 3, "report": 1, "index": 1, "all": 1}
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_v1_structure_archive_converts_quantizes_and_benchmarks(tmp_path: Path) -> None:
     model = "ssd_mobilenet_v1_coco"
@@ -172,6 +189,7 @@ def test_v1_structure_archive_converts_quantizes_and_benchmarks(tmp_path: Path) 
         check_benchmark_record(paths.benchmark(model, precision), precision)
 
 
+@needs(*OFFLINE_DATA)
 @pytest.mark.slow
 def test_accuracy_control_holds_the_drop_and_records_it(tmp_path: Path) -> None:
     config = offline_config(
