@@ -91,7 +91,7 @@ def test_a_model_added_to_the_catalog_is_all_the_check_needs(tmp_path: Path) -> 
     own.write_text(yaml.safe_dump(entries))
     config = validated(offline_config(models=["my_ssd"]))
     settings.check(config, catalog=own)
-    assert catalog.load_model("my_ssd", path=own).input_height == 300
+    assert catalog.load_model("my_ssd", path=own).input.height == 300
 
 
 def test_a_precision_added_in_its_module_is_all_the_check_needs(
