@@ -137,13 +137,16 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IrSourceError(f"{xml}: not a readable IR ({first})") from None
-    given_type = str(model.get_parameters()[0].get_element_type()) if model.inputs else None
-    index = detection_output(model, spec.ir.output, xml)
+    # Faults are the catalog's file's, not of its checked copy: name that one.
+    source = Path(spec.ir.xml.location)
+    params = model.get_parameters()
+    given_type = params[0].get_element_type().get_type_name() if params else None
+    index = detection_output(model, spec.ir.output, source)
     output = model.outputs[index]
-    op = postprocessing_op(output, xml)
+    op = postprocessing_op(output, source)
     dropped = [_describe(o) for i, o in enumerate(model.outputs) if i != index]
     model = ov.Model([model.get_results()[index]], model.get_parameters(), spec.name)
-    model = _input(model, spec, xml)
+    model = _input(model, spec, source)
     model.validate_nodes_and_infer_types()
 
     attributes = op.get_attributes()
@@ -180,7 +183,9 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
 
 
 def _plain(value: Any) -> Any:
-    """An op attribute as a YAML-friendly value."""
+    """An op attribute as a YAML-friendly value (float32 attributes to 7 digits: 1e-08, not
+    9.99999993922529e-09)."""
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    return value.item() if hasattr(value, "item") else value
+    value = value.item() if hasattr(value, "item") else value
+    return float(f"{value:.7g}") if isinstance(value, float) else value
