@@ -3,19 +3,16 @@
 import json
 from pathlib import Path
 
-from ovflow import coco_data, coco_eval, labels
+from ovflow import coco_eval, labels
 from ovflow.logs import to_log
 
 with to_log(snakemake.log[0]):
     annotations = Path(snakemake.input.annotations)
-    ground_truth = coco_data.load_annotations(annotations)
-    ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
-    classes = labels.match(
+    ground_truth, ids, classes = labels.match_set(
         snakemake.params.labels,
-        ground_truth,
-        ids,
-        snakemake.params.only_model_classes,
         annotations,
+        Path(snakemake.input.eval_ids),
+        snakemake.params.only_model_classes,
     )
     shards = [json.loads(Path(f).read_text()) for f in snakemake.input.shards]
     covered = [i for shard in shards for i in shard["image_ids"]]

@@ -8,18 +8,14 @@ from ovflow import atomic, coco_data, coco_eval, inference, labels
 from ovflow.logs import to_log
 
 with to_log(snakemake.log[0]):
-    annotations = Path(snakemake.input.annotations)
-    ground_truth = coco_data.load_annotations(annotations)
-    index = coco_data.image_index(ground_truth)
-    eval_ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
     # The accuracy rule's class check, here too so that a mismatch stops before inference.
-    classes = labels.match(
+    ground_truth, eval_ids, classes = labels.match_set(
         snakemake.params.labels,
-        ground_truth,
-        eval_ids,
+        Path(snakemake.input.annotations),
+        Path(snakemake.input.eval_ids),
         snakemake.params.only_model_classes,
-        annotations,
     )
+    index = coco_data.image_index(ground_truth)
     ids = coco_data.shard(eval_ids, int(snakemake.wildcards.shard), int(snakemake.wildcards.shards))
     paths = [Path(snakemake.input.images) / index[i]["file_name"] for i in ids]
     compiled = inference.compile_ir(

@@ -327,12 +327,30 @@ def test_faults_stop_the_run_with_one_line_and_leave_nothing(
     lines = [line for line in proc.stderr.splitlines() if message in line]
     assert lines, proc.stderr[-3000:]
     paths = Paths(tmp_path / config["results"])
-    written = [
-        paths.ir_xml("faulty", "FP32"),
-        paths.conversion_info("faulty"),
-        paths.detections("faulty", "coco", "FP32"),
-        paths.accuracy("faulty", "coco", "FP32"),
-    ]
+    written = [paths.detections("faulty", "coco", "FP32"), paths.accuracy("faulty", "coco", "FP32")]
+    if fault != "labels":  # a label map that fits no set leaves a sound IR
+        written += [paths.ir_xml("faulty", "FP32"), paths.conversion_info("faulty")]
     if fault == "bin_sha256":
         written += [paths.ir_source("faulty", "xml"), paths.ir_source("faulty", "bin")]
     assert not [p for p in written if p.exists()]
+    assert not list(paths.model_dir("faulty").glob("accuracy/coco/shards/*.json"))
+
+
+@pytest.mark.slow
+def test_accuracy_control_quantizes_an_ir_model(user_catalog: Path, tmp_path: Path) -> None:
+    config = offline_config(
+        catalogs=[str(user_catalog)],
+        models=[CAFFE],
+        quantization={"mode": "accuracy_control", "max_drop": 0.05},
+        calibration={"subset_size": 40},
+    )
+    relative = Paths(Path(config["results"]))
+    run_snakemake(tmp_path, config, str(relative.quantization_info(CAFFE)))
+    info = read_yaml(Paths(tmp_path / config["results"]).quantization_info(CAFFE))
+    control = info["accuracy_control"]
+    assert info["mode"] == "accuracy_control" and control["validation_images"] == 40
+    # Person AP (the calibration set annotates persons only) of the Caffe-tail IR.
+    assert 0.1 < control["fp32_ap"] < 0.6
+    assert control["fp32_ap"] - control["int8_ap"] <= 0.05
+    assert info["cut"]["postprocessing_op"]["type"] == "DetectionOutput"
+    assert info["fake_quantize_ops"] > 50

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import coco_data
 from .coco_eval import annotated_categories, scored_categories
 from .errors import OvflowError
 
@@ -107,3 +108,13 @@ def match(
         unscored_model_classes=[labels[i] for i in sorted(labels) if i not in to_set],
         only_model_classes=only_model_classes,
     )
+
+
+def match_set(
+    labels: dict[int, str], annotations: Path, eval_ids: Path, only_model_classes: bool
+) -> tuple[dict, list[int], ClassMatch]:
+    """A set's annotations (loaded and checked), its evaluated image ids (read from `eval_ids`)
+    and the model's `labels` matched to it: what the rules of one evaluation set start from."""
+    ground_truth = coco_data.load_annotations(annotations)
+    ids = coco_data.read_ids(eval_ids)
+    return ground_truth, ids, match(labels, ground_truth, ids, only_model_classes, annotations)
