@@ -4,6 +4,7 @@ COCO val2017 + model archive → FP32/FP16 IR → INT8 IR (NNCF) → sample dete
 → COCO accuracy → benchmark_app → one report per model. See README.md.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,7 @@ if telemetry.opt_out():
     )
 
 PATHS = Paths(Path(config["results"]))
+USER_CATALOGS = settings.user_catalogs(config)
 MODELS = config["models"]
 PRECISIONS = config["precisions"]
 # "Every core": Snakemake lowers a rule's threads to the cores it was given (--cores, or a
@@ -37,7 +39,7 @@ ALL_CORES = 1024
 
 
 wildcard_constraints:
-    model="|".join(catalog.model_names()),
+    model="|".join(map(re.escape, catalog.model_names(USER_CATALOGS))),
     precision="|".join(precisions.PRECISIONS),
     dataset="[A-Za-z0-9_-]+",
 
@@ -45,6 +47,7 @@ wildcard_constraints:
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/model.smk"
+include: "rules/ir.smk"
 include: "rules/quantize.smk"
 include: "rules/samples.smk"
 include: "rules/accuracy.smk"

@@ -45,7 +45,9 @@ def int8_ir(model: str, fp32_xml: Path, work: Path, calibration_images: int = 30
     images = coco_data.select_calibration(
         coco_data.list_images(PERSON_IMAGES), calibration_images, seed=0
     )
-    spec = catalog.load_model(model).conversion
+    spec = catalog.load_model(model)
+    cut = quantize.named_cut(spec.conversion)
     xml = work / "INT8" / f"{model}.xml"
-    ir_files.save_ir(quantize.quantize(ir_files.read_ir(fp32_xml), spec, images), xml, "INT8")
+    int8 = quantize.quantize(ir_files.read_ir(fp32_xml), cut, images, spec.input)
+    ir_files.save_ir(int8, xml, "INT8")
     return xml

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _models import PERSON_IMAGES, fp32_ir, int8_ir
 
-from ovflow import coco_data, inference
+from ovflow import catalog, coco_data, inference
 from ovflow.benchmark import Settings, throughput_fps
 
 MODEL = "ssd_mobilenet_v1_coco"
@@ -38,7 +38,7 @@ def main() -> None:
         xml = int8_ir(MODEL, fp32_ir(MODEL, work), work)
         compiled = inference.compile_ir(xml, "CPU", args.precision_hint)
         start = time.perf_counter()
-        inference.detect_all(compiled, images, progress=False)
+        inference.detect_all(compiled, images, catalog.load_model(MODEL).input, progress=False)
         rule = len(images) / (time.perf_counter() - start)
         del compiled
         settings = Settings(duration=args.duration, modes=("throughput",))

@@ -2,8 +2,9 @@
 
 On the 206 subset images, ssdlite_mobilenet_v2's real network outputs go through (a) the
 workflow IR's exact post-processing and (b) one OpenVINO DetectionOutput with the Open Model
-Zoo settings (score 1e-8, top_k 100, keep_top_k 100, IoU 0.6, TF box coder as variances
-0.1/0.1/0.2/0.2, clip before NMS). Prints how many images' detections differ, and both APs.
+Zoo settings (ovflow.omz_tail: score 1e-8, top_k 100, keep_top_k 100, IoU 0.6, TF box coder
+as variances 0.1/0.1/0.2/0.2, clip before NMS). Prints how many images' detections differ,
+and both APs.
 
     .venv/bin/python perf/detection_output_diff.py
 """
@@ -16,52 +17,25 @@ from pathlib import Path
 
 import numpy as np
 import openvino as ov
-import openvino.opset8 as ops
+import openvino.opset13 as ops
 from _models import SUBSET, fp32_ir
 from postprocess_speed import network_outputs
 
 from ovflow import catalog, coco_eval, ir_files
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
 from ovflow.detections import Detections, parse_detection_output
-from ovflow.quantize import postprocessing_of
+from ovflow.omz_tail import caffe_detection_output
+from ovflow.quantize import named_cut, postprocessing_of
 
 MODEL = "ssdlite_mobilenet_v2"
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
-CAFFE = {
-    "background_label_id": 0,
-    "top_k": 100,
-    "keep_top_k": [100],
-    "nms_threshold": 0.6,
-    "confidence_threshold": 1e-8,
-    "code_type": "caffe.PriorBoxParameter.CENTER_SIZE",
-    "variance_encoded_in_target": False,
-    "share_location": True,
-    "clip_before_nms": True,
-    "clip_after_nms": False,
-    "decrease_label_id": False,
-    "normalized": True,
-    "input_height": 1,
-    "input_width": 1,
-    "objectness_score": 0.0,
-}
 
 
 def detection_output_model(anchors: np.ndarray) -> ov.Model:
-    n = len(anchors)
-    encodings = ops.parameter([1, n, 1, 4], np.float32)
-    logits = ops.parameter([1, n, 91], np.float32)
-    # TF codes are (ty, tx, th, tw) scaled 10/10/5/5; DetectionOutput wants (x, y, w, h) / variance.
-    codes = ops.gather(ops.reshape(encodings, [1, n, 4], False), np.int64([1, 0, 3, 2]), 2)
-    priors = np.stack(
-        [anchors[:, [1, 0, 3, 2]].reshape(-1), np.tile(np.float32([0.1, 0.1, 0.2, 0.2]), n)]
-    )[None]
-    output = ops.detection_output(
-        ops.reshape(codes, [1, n * 4], False),
-        ops.reshape(ops.sigmoid(logits), [1, n * 91], False),
-        ops.constant(priors.astype(np.float32)),
-        CAFFE,
-    )
+    encodings = ops.parameter([1, len(anchors), 1, 4], np.float32)
+    logits = ops.parameter([1, len(anchors), 91], np.float32)
+    output = caffe_detection_output(encodings.output(0), logits.output(0), anchors)
     return ov.Model([output], [encodings, logits])
 
 
@@ -82,7 +56,9 @@ def main() -> None:
         anchors = ssd_anchors(parse_pipeline_config(config))
         core = ov.Core()
         caffe = core.compile_model(detection_output_model(anchors), "CPU", F32)
-        exact_post = postprocessing_of(ir_files.read_ir(xml), catalog.load_model(MODEL).conversion)
+        exact_post = postprocessing_of(
+            ir_files.read_ir(xml), named_cut(catalog.load_model(MODEL).conversion)
+        )
         exact = core.compile_model(exact_post, "CPU", F32)
         pairs = [
             (parse_detection_output(caffe(f)[0]), parse_detection_output(exact(f)[0]))

@@ -17,7 +17,7 @@ from pathlib import Path
 from _models import SUBSET, fp32_ir
 from postprocess_speed import median_ms, network_outputs
 
-from ovflow import coco_eval, inference
+from ovflow import catalog, coco_eval, inference
 
 MODEL = "ssdlite_mobilenet_v2"
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
@@ -26,7 +26,8 @@ ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 def coco_ap(xml: Path) -> float:
     records = sorted(json.loads(ANNOTATIONS.read_text())["images"], key=lambda r: r["id"])
     paths = [SUBSET / "val2017" / r["file_name"] for r in records]
-    detections = inference.detect_all(inference.compile_ir(xml, "CPU", "f32"), paths, False)
+    compiled = inference.compile_ir(xml, "CPU", "f32")
+    detections = inference.detect_all(compiled, paths, catalog.load_model(MODEL).input, False)
     results = [
         row
         for r, d in zip(records, detections, strict=True)

@@ -27,6 +27,9 @@ rule detect:
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
+        preprocessing=lambda wc: model_spec(wc.model).input,
+        labels=lambda wc: model_spec(wc.model).labels,
+        only_model_classes=config["accuracy"]["only_model_classes"],
     script:
         "../scripts/detect.py"
 
@@ -60,6 +63,8 @@ rule accuracy:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
         selection=lambda wc: dataset_selection(wc.dataset),
+        labels=lambda wc: model_spec(wc.model).labels,
+        only_model_classes=config["accuracy"]["only_model_classes"],
     script:
         "../scripts/accuracy.py"
 
@@ -92,5 +97,7 @@ rule accuracy_delta:
         precisions=PRECISIONS,
         resamples=config["accuracy"]["bootstrap_resamples"],
         seed=config["accuracy"]["seed"],
+        labels=lambda wc: model_spec(wc.model).labels,
+        only_model_classes=config["accuracy"]["only_model_classes"],
     script:
         "../scripts/accuracy_delta.py"

@@ -6,7 +6,17 @@ def model_overrides(model):
 
 
 def model_spec(model):
-    return catalog.load_model(model, model_overrides(model))
+    return catalog.load_model(model, model_overrides(model), USER_CATALOGS)
+
+
+def models_from(source):
+    """A wildcard pattern of the catalog models with this source (`archive` or `ir`)."""
+    names = [
+        re.escape(m)
+        for m in catalog.model_names(USER_CATALOGS)
+        if model_spec(m).source == source
+    ]
+    return "|".join(names) or "(?!)"  # (?!) matches nothing
 
 
 def coco_is_local():
@@ -72,9 +82,9 @@ def shares_calibration_folder(dataset):
 
 def archive_spec(filename):
     """The catalog's spec of a download, by file name (model archives and COCO zips)."""
-    for model in catalog.model_names():
+    for model in catalog.model_names(USER_CATALOGS):
         spec = model_spec(model)
-        if spec.archive.name == filename:
+        if spec.archive is not None and spec.archive.name == filename:
             return spec.archive
     for spec in catalog.coco_archives().values():
         if spec.name == filename:

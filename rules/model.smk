@@ -1,4 +1,4 @@
-# Model archive → frozen graph → FP32 IR (→ FP16 IR).
+# Model archive → frozen graph → FP32 IR (→ FP16 IR); IR models get their FP32 IR in ir.smk.
 
 
 rule extract_model:
@@ -9,6 +9,8 @@ rule extract_model:
         pipeline=PATHS.pipeline_config("{model}"),
     log:
         PATHS.log("{model}/extract_model"),
+    wildcard_constraints:
+        model=models_from("archive"),
     conda:
         "../envs/openvino.yaml"
     threads: 1
@@ -27,6 +29,8 @@ rule convert:
         bin=PATHS.ir_bin("{model}", "FP32"),
     log:
         PATHS.log("{model}/convert"),
+    wildcard_constraints:
+        model=models_from("archive"),
     conda:
         "../envs/openvino.yaml"
     threads: 1

@@ -25,5 +25,11 @@ rule quantize:
     params:
         quantization=config["quantization"],
         spec=lambda wc: model_spec(wc.model),
+        # Read by accuracy control's validation only: no rerun of default mode when it changes.
+        only_model_classes=(
+            config["accuracy"]["only_model_classes"]
+            if config["quantization"]["mode"] == "accuracy_control"
+            else None
+        ),
     script:
         "../scripts/quantize.py"

@@ -23,7 +23,13 @@ rule report:
         quantization=(
             PATHS.quantization_info("{model}") if "INT8" in PRECISIONS else []
         ),
-        pipeline=PATHS.pipeline_config("{model}"),
+        # Where the score threshold is read: an archive's pipeline.config, an IR model's
+        # conversion.yaml (its own post-processing).
+        pipeline=lambda wc: (
+            PATHS.pipeline_config(wc.model)
+            if model_spec(wc.model).source == "archive"
+            else PATHS.conversion_info(wc.model)
+        ),
     output:
         md=PATHS.report_md("{model}"),
         html=report(

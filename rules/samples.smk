@@ -21,6 +21,8 @@ rule samples:
         "../envs/openvino.yaml"
     threads: 1
     params:
+        preprocessing=lambda wc: model_spec(wc.model).input,
+        labels=lambda wc: model_spec(wc.model).labels,
         n_images=config["samples"]["count"],
         image_ids=config["samples"]["image_ids"],
         score_threshold=config["samples"]["score_threshold"],

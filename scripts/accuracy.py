@@ -3,13 +3,17 @@
 import json
 from pathlib import Path
 
-from ovflow import coco_data, coco_eval
+from ovflow import coco_eval, labels
 from ovflow.logs import to_log
 
 with to_log(snakemake.log[0]):
     annotations = Path(snakemake.input.annotations)
-    ground_truth = coco_data.load_annotations(annotations)
-    ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
+    ground_truth, ids, classes = labels.match_set(
+        snakemake.params.labels,
+        annotations,
+        Path(snakemake.input.eval_ids),
+        snakemake.params.only_model_classes,
+    )
     shards = [json.loads(Path(f).read_text()) for f in snakemake.input.shards]
     covered = [i for shard in shards for i in shard["image_ids"]]
     if covered != ids:
@@ -20,10 +24,8 @@ with to_log(snakemake.log[0]):
     seconds = sum(shard["seconds"] for shard in shards)
     coco_eval.write_detections_json(Path(snakemake.output.detections), results)
 
-    single_class = coco_eval.scored_categories(ground_truth, ids)
-    names = {c["id"]: c["name"] for c in ground_truth["categories"]}
     evaluation = coco_eval.evaluate(
-        coco_eval.ground_truth(ground_truth), results, ids, single_class
+        coco_eval.ground_truth(ground_truth), results, ids, classes.cat_ids
     )
     print(evaluation["summary"])
     coco_eval.write_accuracy_yaml(
@@ -33,7 +35,7 @@ with to_log(snakemake.log[0]):
         stats_dict=evaluation,
         extra={
             "dataset": snakemake.wildcards.dataset,
-            "classes_evaluated": [names[c] for c in single_class] if single_class else "all",
+            **classes.record(),
             "selection": {
                 "annotations": str(annotations),
                 "images_in_annotations": len(ground_truth["images"]),

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from ovflow import atomic, coco_data, coco_eval
+from ovflow import atomic, coco_data, coco_eval, labels
 from ovflow.bootstrap import match_table, paired_bootstrap
-from ovflow.coco_eval import read_accuracy_yaml, read_detections_json, scored_categories
+from ovflow.coco_eval import read_accuracy_yaml, read_detections_json
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.logs import to_log
 from ovflow.precisions import REFERENCE
@@ -22,7 +22,14 @@ with to_log(snakemake.log[0]):
     detections = dict(zip(precisions, snakemake.input.detections, strict=True))
     reference = records[REFERENCE]
     ground_truth = coco_data.load_annotations(annotations)
-    cat_ids = scored_categories(ground_truth, ids)  # the accuracy rule's choice
+    # The accuracy rule's choice of classes.
+    cat_ids = labels.match(
+        snakemake.params.labels,
+        ground_truth,
+        ids,
+        snakemake.params.only_model_classes,
+        annotations,
+    ).cat_ids
     indexed = coco_eval.ground_truth(ground_truth)
 
     def table(precision):

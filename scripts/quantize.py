@@ -4,12 +4,14 @@ from pathlib import Path
 
 import yaml
 
-from ovflow import atomic, coco_data, coco_eval
+from ovflow import atomic, coco_data, coco_eval, labels
 from ovflow.ir_files import read_ir, save_ir
 from ovflow.logs import to_log
 from ovflow.quantize import (
     ValidationSet,
     ap_of,
+    cut_for,
+    cut_record,
     fake_quantize_count,
     float_layers,
     quantize,
@@ -17,7 +19,9 @@ from ovflow.quantize import (
 )
 
 
-def validation_set(images: list[Path], annotations: Path) -> ValidationSet:
+def validation_set(
+    images: list[Path], annotations: Path, model_labels: dict[int, str], only_model_classes: bool
+) -> ValidationSet:
     """The calibration images with their annotations (never among the evaluation images)."""
     ground_truth = coco_data.load_annotations(annotations)
     by_name = {rec["file_name"]: rec for rec in ground_truth["images"]}
@@ -31,15 +35,16 @@ def validation_set(images: list[Path], annotations: Path) -> ValidationSet:
         image_ids=ids,
         sizes=[(rec["width"], rec["height"]) for rec in records],
         annotations=coco_eval.ground_truth(ground_truth),
-        cat_ids=coco_eval.scored_categories(ground_truth, ids),
+        classes=labels.match(model_labels, ground_truth, ids, only_model_classes, annotations),
     )
 
 
 with to_log(snakemake.log[0]):
     settings = snakemake.params.quantization
-    spec = snakemake.params.spec.conversion
+    spec = snakemake.params.spec
     images = coco_data.read_paths(Path(snakemake.input.calibration))
     fp32 = read_ir(Path(snakemake.input.xml))
+    cut = cut_for(fp32, spec)
     info = {
         "mode": settings["mode"],
         "preset": settings["preset"],
@@ -47,12 +52,17 @@ with to_log(snakemake.log[0]):
         "calibration_folder": str(images[0].parent),
     }
     if settings["mode"] == "accuracy_control":
-        validation = validation_set(images, Path(snakemake.input.annotations))
-        int8, nncf_log = quantize_with_accuracy_control(
-            fp32, spec, images, validation, settings["max_drop"], settings["preset"]
+        validation = validation_set(
+            images,
+            Path(snakemake.input.annotations),
+            spec.labels,
+            snakemake.params.only_model_classes,
         )
-        reference = ap_of(fp32, validation, spec)
-        achieved = ap_of(int8, validation, spec)
+        int8, nncf_log = quantize_with_accuracy_control(
+            fp32, cut, images, validation, settings["max_drop"], spec.input, settings["preset"]
+        )
+        reference = ap_of(fp32, cut, validation, spec.input)
+        achieved = ap_of(int8, cut, validation, spec.input)
         info["accuracy_control"] = {
             "metric": "COCO AP on the validation (calibration) images",
             "max_drop": settings["max_drop"],
@@ -63,7 +73,8 @@ with to_log(snakemake.log[0]):
             "nncf_log": nncf_log,
         }
     else:
-        int8 = quantize(fp32, spec, images, settings["preset"])
+        int8 = quantize(fp32, cut, images, spec.input, settings["preset"])
+    info["cut"] = cut_record(fp32, cut)
     info["fake_quantize_ops"] = fake_quantize_count(int8)
     info["float_layers"] = float_layers(int8)
     if not info["fake_quantize_ops"]:

@@ -3,6 +3,8 @@ its charts as PNGs and headline.yaml (for the index)."""
 
 from pathlib import Path
 
+import yaml
+
 from ovflow.anchors import parse_pipeline_config
 from ovflow.logs import to_log
 from ovflow.report import ReportFiles, ReportOutputs, read_inputs, write_report
@@ -36,19 +38,29 @@ with to_log(snakemake.log[0]):
         quantization=Path(snakemake.input.quantization) if snakemake.input.quantization else None,
     )
     configured = config["postprocess"]["score_threshold"]
-    own = parse_pipeline_config(Path(snakemake.input.pipeline).read_text()).score_threshold
-    meta = {
-        "model": spec.name,
-        "description": spec.description,
-        "archive_url": spec.archive.url,
-        "archive_sha256": spec.archive.sha256,
-        "max_drop": config["quantization"]["max_drop"],
-        "score_threshold": own if configured is None else configured,
-        "score_threshold_source": (
+    if spec.source == "archive":
+        own = parse_pipeline_config(Path(snakemake.input.pipeline).read_text()).score_threshold
+        source_file, source_sha256 = spec.archive.url, spec.archive.sha256
+        threshold = own if configured is None else configured
+        threshold_source = (
             "the model's own, from its pipeline.config; postprocess.score_threshold is null"
             if configured is None
             else "postprocess.score_threshold"
-        ),
+        )
+    else:
+        # An IR model keeps its own post-processing (conversion.yaml says which op).
+        op = yaml.safe_load(Path(snakemake.input.pipeline).read_text())["detection_output"]["op"]
+        source_file, source_sha256 = f"IR {spec.ir.xml.location}", spec.ir.xml.sha256
+        threshold = op.get("confidence_threshold")
+        threshold_source = f"the IR's own {op['type']}; postprocess.score_threshold does not apply"
+    meta = {
+        "model": spec.name,
+        "description": spec.description,
+        "archive_url": source_file,
+        "archive_sha256": source_sha256,
+        "max_drop": config["quantization"]["max_drop"],
+        "score_threshold": threshold,
+        "score_threshold_source": threshold_source,
         "sample_score_threshold": config["samples"]["score_threshold"],
         "config": config,
         "commands": snakemake.params.commands,

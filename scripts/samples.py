@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ovflow import catalog, coco_data, inference
+from ovflow import coco_data, inference
 from ovflow.draw import draw_detections
 from ovflow.logs import to_log
 
@@ -15,7 +15,6 @@ with to_log(snakemake.log[0]):
     unknown = [i for i in ids if i not in index]
     if unknown:
         raise ValueError(f"samples.image_ids: {unknown} not in the annotations")
-    labels = catalog.load_model(snakemake.wildcards.model).labels
     compiled = inference.compile_ir(
         Path(snakemake.input.xml), snakemake.params.device, snakemake.params.precision_hint
     )
@@ -25,8 +24,8 @@ with to_log(snakemake.log[0]):
         image = Path(snakemake.input.images) / index[image_id]["file_name"]
         draw_detections(
             image,
-            inference.detect_one(compiled, image),
-            labels,
+            inference.detect_one(compiled, image, snakemake.params.preprocessing),
+            snakemake.params.labels,
             out / f"{image_id}.jpg",
             snakemake.params.score_threshold,
             title=f"{snakemake.wildcards.model} {snakemake.wildcards.precision}",

@@ -94,7 +94,7 @@ def test_a_model_added_to_the_catalog_is_all_the_check_needs(tmp_path: Path) -> 
     own.write_text(yaml.safe_dump(entries))
     config = validated(offline_config(models=["my_ssd"]))
     settings.check(config, catalog=own)
-    assert catalog.load_model("my_ssd", path=own).input_height == 300
+    assert catalog.load_model("my_ssd", path=own).input.height == 300
 
 
 @needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
@@ -106,3 +106,74 @@ def test_a_precision_added_in_its_module_is_all_the_check_needs(
         settings.check(config)
     monkeypatch.setattr(precisions, "PRECISIONS", (*precisions.PRECISIONS, "BF16"))
     settings.check(config)
+
+
+def ir_catalog(folder: Path, **changes: object) -> Path:
+    """A user catalog with one IR model whose files exist beside it; `changes` replace keys of
+    its entry."""
+    (folder / "m.xml").write_text("<net/>")
+    (folder / "m.bin").write_bytes(b"\0")
+    entry = {
+        "description": "an IR",
+        "ir": {
+            "xml": {"path": "m.xml", "sha256": "0" * 64},
+            "bin": {"path": "m.bin", "sha256": "0" * 64},
+        },
+        "input": {"height": 300, "width": 300},
+        "label_map": {1: "person"},
+        **changes,
+    }
+    path = folder / "mine.yaml"
+    path.write_text(yaml.safe_dump({"models": {"mine": entry}}))
+    return path
+
+
+def test_user_catalogs_add_models(tmp_path: Path) -> None:
+    own = ir_catalog(tmp_path)
+    config = validated(offline_config(catalogs=[str(own)], models=["mine"]))
+    settings.check(config)
+    spec = catalog.load_model("mine", catalogs=settings.user_catalogs(config))
+    assert spec.source == "ir" and spec.ir.xml.path == str(tmp_path / "m.xml")
+    assert spec.input.resize == "tf1_bilinear" and spec.input.range == (0.0, 255.0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "remove", "message"),
+    [
+        ({}, "mine.yaml", "catalogs[0]: "),
+        ({}, "m.bin", "models.mine.ir.bin.path: "),
+        (
+            {"input": {"height": -3, "width": 300}},
+            None,
+            "mine.yaml: models.mine.input.height: -3 is less than the minimum of 1",
+        ),
+        ({"label_map": "coco92"}, None, "models.mine.label_map: no label map 'coco92'"),
+        ({"label_map": {"file": "none.yaml"}}, None, "models.mine.label_map.file: "),
+    ],
+)
+def test_user_catalog_faults_name_the_file_and_key(
+    tmp_path: Path, changes: dict, remove: str | None, message: str
+) -> None:
+    own = ir_catalog(tmp_path, **changes)
+    if remove:
+        (tmp_path / remove).unlink()
+    config = validated(offline_config(catalogs=[str(own)], models=["mine"]))
+    with pytest.raises(settings.ConfigError) as failure:
+        settings.check(config)
+    assert message in str(failure.value) and "\n" not in str(failure.value)
+
+
+def test_overrides_of_an_ir_model_are_refused(tmp_path: Path) -> None:
+    own = ir_catalog(tmp_path)
+    config = validated(
+        offline_config(
+            catalogs=[str(own)], models=["mine"], model_overrides={"mine": {"sha256": "1" * 64}}
+        )
+    )
+    with pytest.raises(settings.ConfigError, match=r"model_overrides\.mine: .* IR model"):
+        settings.check(config)
+
+
+def test_schema_rejects_a_non_boolean_only_model_classes() -> None:
+    with pytest.raises(WorkflowError, match="only_model_classes"):
+        validated(offline_config(accuracy={"only_model_classes": "yes"}))

@@ -19,7 +19,7 @@ from ovflow.convert import ConversionError, convert, postprocess_settings
 from ovflow.detections import Detections, parse_detection_output
 from ovflow.download import extract_tar_folder
 from ovflow.images import load_rgb, resize_bilinear_tf, to_input_tensor
-from ovflow.quantize import network_of
+from ovflow.quantize import named_cut, network_of
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
@@ -124,7 +124,7 @@ def shortcut_model(
 @pytest.fixture(scope="module")
 def network_outputs(ssdlite: ov.Model, images: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
     spec = catalog.load_model("ssdlite_mobilenet_v2").conversion
-    network = ov.Core().compile_model(network_of(ssdlite, spec), "CPU", F32)
+    network = ov.Core().compile_model(network_of(ssdlite, named_cut(spec)), "CPU", F32)
     return [
         tuple(
             network(

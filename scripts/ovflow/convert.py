@@ -19,6 +19,7 @@ message naming the node.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ import openvino as ov
 import openvino.opset13 as ops
 
 from .anchors import PipelineFacts, check_anchors, parse_pipeline_config, ssd_anchors
-from .catalog import ModelSpec
+from .catalog import InputSpec, ModelSpec
 from .errors import OvflowError
 from .postprocess import PostprocessSettings, detection_output
 
@@ -88,10 +89,16 @@ def convert(
     spec = model.conversion
     graph = archive_dir / GRAPH_FILE
     facts = parse_pipeline_config((archive_dir / PIPELINE_FILE).read_text())
-    if (facts.image_height, facts.image_width) != (model.input_height, model.input_width):
+    if (facts.image_height, facts.image_width) != (model.input.height, model.input.width):
         raise ConversionError(
             f"{archive_dir / PIPELINE_FILE}: input {facts.image_height}x{facts.image_width}, "
-            f"catalog says {model.input_height}x{model.input_width}"
+            f"catalog says {model.input.height}x{model.input.width}"
+        )
+    wanted = replace(model.input, name=None)
+    if wanted != InputSpec(None, model.input.height, model.input.width):
+        raise ConversionError(
+            f"models.{model.name}.input: conversion makes a BGR NCHW input of values 0..255 "
+            f"resized with tf1_bilinear, not {model.input.record()}"
         )
     settings = postprocess_settings(facts, score_threshold, candidate_anchors)
     full = ov.convert_model(str(graph))
@@ -100,9 +107,9 @@ def convert(
     logits = _find(full, spec.class_logits, "class logits [1, N, 91]", graph)
     anchors_node = _find(full, spec.anchors, "anchors [1, N, 4]", graph)
 
-    image = ops.parameter([1, 3, model.input_height, model.input_width], np.float32)
-    image.set_friendly_name(model.input_name)
-    image.output(0).get_tensor().set_names({model.input_name})
+    image = ops.parameter([1, 3, model.input.height, model.input.width], np.float32)
+    image.set_friendly_name(model.input.name)
+    image.output(0).get_tensor().set_names({model.input.name})
     # BGR NCHW (OMZ interface) → the RGB NHWC the TF network was trained on.
     rgb = ops.gather(image, np.int64([2, 1, 0]), np.int64(1), name="input/bgr_to_rgb")
     nhwc = ops.transpose(rgb, np.int64([0, 2, 3, 1]), name="input/to_nhwc")

@@ -28,6 +28,7 @@ from ovflow.errors import OvflowError
 
 CHUNK = 1 << 20
 MIRROR_HINT = "set the archive's sha256 in model_overrides for a re-packed mirror archive"
+CATALOG_HINT = "is it the file the catalog's sha256 was taken of?"
 # Errors worth another try: the network, not the disk or the content.
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
 CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
@@ -77,12 +78,15 @@ def verify(path: Path, spec: ArchiveSpec) -> None:
 # -- fetching -----------------------------------------------------------------------------
 
 
-def _copy_from_mirror(source: Path, spec: ArchiveSpec, dest: Path) -> None:
+def _copy_checked(source: Path, spec: ArchiveSpec, dest: Path, what: str, hint: str) -> None:
     with temp_beside(dest) as tmp:
-        shutil.copyfile(source, tmp)
+        try:
+            shutil.copyfile(source, tmp)
+        except OSError as exc:
+            raise DownloadError(f"{what} {source}: cannot read ({exc.strerror})") from None
         problem = _mismatch(tmp, spec)
         if problem:
-            raise ChecksumError(f"mirror file {source}: {problem}; {MIRROR_HINT}")
+            raise ChecksumError(f"{what} {source}: {problem}; {hint}")
         os.replace(tmp, dest)
 
 
@@ -155,7 +159,8 @@ def fetch(
     timeout: float = 60.0,
     log: Callable[[str], object] = print,
 ) -> Path:
-    """`dest` holding the checked file of `spec`: kept if valid, else from `mirror` or the URL."""
+    """`dest` holding the checked file of `spec`: kept if valid, else copied from its local
+    path, or from `mirror` or its URL."""
     _require_hash(spec)
     dest = Path(dest)
     if dest.exists():
@@ -163,11 +168,15 @@ def fetch(
         if problem is None:
             return dest
         log(f"{dest}: {problem}; fetching it again")
+    if spec.path is not None:
+        log(f"copying {spec.path}")
+        _copy_checked(Path(spec.path), spec, dest, "file", CATALOG_HINT)
+        return dest
     if mirror is not None:
         source = Path(mirror) / spec.name
         if source.is_file():
             log(f"copying {spec.name} from mirror {mirror}")
-            _copy_from_mirror(source, spec, dest)
+            _copy_checked(source, spec, dest, "mirror file", MIRROR_HINT)
             return dest
         log(f"{spec.name} is not in mirror {mirror}; downloading {spec.url}")
     else:

@@ -16,6 +16,7 @@ import numpy as np
 import openvino as ov
 from tqdm import tqdm
 
+from .catalog import InputSpec
 from .detections import Detections, parse_detection_output
 from .images import load_input_tensor
 
@@ -27,11 +28,6 @@ def compile_ir(
     if precision_hint:
         config["INFERENCE_PRECISION_HINT"] = precision_hint
     return ov.Core().compile_model(str(xml), device, config)
-
-
-def input_size(model: ov.CompiledModel | ov.Model) -> tuple[int, int]:
-    shape = model.input(0).get_shape()
-    return int(shape[2]), int(shape[3])
 
 
 def prepared(
@@ -55,6 +51,7 @@ def prepared(
 def detect_all(
     compiled: ov.CompiledModel,
     paths: Iterable[Path],
+    preprocessing: InputSpec,
     progress: bool = True,
     decode_workers: int = 2,
 ) -> list[Detections]:
@@ -69,7 +66,6 @@ def detect_all(
     hang at exit).
     """
     paths = list(paths)
-    height, width = input_size(compiled)
     count = 2 * int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
     requests = [compiled.create_infer_request() for _ in range(count)]
     # The image each request is working on, and its input: shared with the request, not
@@ -88,7 +84,7 @@ def detect_all(
         bar.update(1)
 
     def load(path: Path) -> np.ndarray:
-        return load_input_tensor(path, height, width)
+        return load_input_tensor(path, preprocessing)
 
     tensors = prepared(paths, load, decode_workers, ahead=2 * (decode_workers + count))
     for index, tensor in enumerate(tensors):
@@ -102,7 +98,6 @@ def detect_all(
     return results  # type: ignore[return-value]
 
 
-def detect_one(compiled: ov.CompiledModel, path: Path) -> Detections:
-    height, width = input_size(compiled)
-    raw = compiled(load_input_tensor(path, height, width))[0]
+def detect_one(compiled: ov.CompiledModel, path: Path, preprocessing: InputSpec) -> Detections:
+    raw = compiled(load_input_tensor(path, preprocessing))[0]
     return parse_detection_output(raw)

@@ -46,6 +46,10 @@ class Paths:
     def pipeline_config(self, model: str) -> Path:
         return self.model_dir(model) / "archive" / "pipeline.config"
 
+    def ir_source(self, model: str, suffix: str) -> Path:
+        """An IR model's own .xml or .bin, fetched and checked (the FP32 IR is made from it)."""
+        return self.model_dir(model) / "source" / f"{model}.{suffix}"
+
     def ir_xml(self, model: str, precision: str) -> Path:
         return self.model_dir(model) / "ir" / precision / f"{model}.xml"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import precisions
-from .catalog import CATALOG_FILE, model_names
+from .catalog import CATALOG_FILE, CatalogError, load_model, model_names
 from .errors import OvflowError
 
 
@@ -17,19 +17,45 @@ class ConfigError(OvflowError, ValueError):
     pass
 
 
-def check(config: dict[str, Any], catalog: Path = CATALOG_FILE) -> None:
-    known = model_names(catalog)
-    for name in config["models"]:
-        if name not in known:
-            raise ConfigError(
-                f"models: unknown model {name!r}; the catalog {catalog} knows: {', '.join(known)}"
-            )
+def user_catalogs(config: dict[str, Any]) -> list[Path]:
+    """The user's own catalog files (`catalogs:`), relative to the working directory."""
+    return [Path(file) for file in config.get("catalogs", [])]
+
+
+def _check_models(config: dict[str, Any], catalog: Path) -> None:
+    user = user_catalogs(config)
+    for i, file in enumerate(user):
+        if not file.is_file():
+            raise ConfigError(f"catalogs[{i}]: {file} is not a file")
+    try:
+        known = model_names(user, catalog)
+        for name in config["models"]:
+            if name not in known:
+                raise ConfigError(
+                    f"models: unknown model {name!r}; the catalogs "
+                    f"{', '.join(map(str, [catalog, *user]))} know: {', '.join(known)}"
+                )
+            spec = load_model(name, catalogs=user, path=catalog)
+            for key, file in ((k, getattr(spec.ir, k)) for k in ("xml", "bin") if spec.ir):
+                if file.path and not Path(file.path).is_file():
+                    raise ConfigError(f"models.{name}.ir.{key}.path: {file.path} is not a file")
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
     for name in config.get("model_overrides", {}):
         if name not in known:
             raise ConfigError(
-                f"model_overrides.{name}: unknown model; the catalog {catalog} knows: "
-                f"{', '.join(known)}"
+                f"model_overrides.{name}: unknown model; the catalogs know: {', '.join(known)}"
             )
+        if load_model(name, catalogs=user, path=catalog).archive is None:
+            raise ConfigError(
+                f"model_overrides.{name}: overrides an archive; {name} is an IR model "
+                "(set its files in its catalog)"
+            )
+
+
+def check(config: dict[str, Any], catalog: Path = CATALOG_FILE) -> None:
+    """`catalog`: the built-in catalog (models.yaml); the config's `catalogs:` add to it."""
+    _check_models(config, catalog)
     for name in config["precisions"]:
         if name not in precisions.PRECISIONS:
             raise ConfigError(
