@@ -10,8 +10,9 @@ import numpy as np
 import openvino as ov
 import pytest
 import yaml
+from availability import needs
 
-from conftest import MIRROR, PERSON, SUBSET, offline_config, run_snakemake
+from conftest import MIRROR, OFFLINE_DATA, PERSON, SUBSET, offline_config, run_snakemake
 from ovflow import catalog, coco_data, coco_eval, ir_files, labels
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
 from ovflow.convert import GRAPH_FILE, PIPELINE_FILE, convert
@@ -27,6 +28,9 @@ PERSON_MODEL = "ssdlite_person"
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 PERSON_ANNOTATIONS = PERSON / "annotations" / "instances_val2017_person.json"
 QUICK_BENCHMARK = {"duration": 1, "repeats": 1}
+
+# Every IR here is built from the mirror's real ssdlite network and run on the real sets.
+pytestmark = needs(*OFFLINE_DATA)
 
 
 def sha256(path: Path) -> str:

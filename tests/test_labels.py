@@ -6,13 +6,15 @@ from __future__ import annotations
 import copy
 
 import pytest
+from availability import needs
 
-from conftest import PERSON, SUBSET, tf_reference_results
+from conftest import PERSON, SUBSET, TF_REFERENCE, tf_reference_results
 from ovflow import catalog, coco_data, coco_eval, labels
 
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 PERSON_ANNOTATIONS = PERSON / "annotations" / "instances_val2017_person.json"
 COCO91 = catalog.load_model("ssdlite_mobilenet_v2").labels
+pytestmark = needs(SUBSET, PERSON, TF_REFERENCE)  # real annotations and TF's detections
 
 
 @pytest.fixture(scope="module")
