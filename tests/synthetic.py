@@ -411,15 +411,13 @@ def build(folder: Path, images: int = 30, calibration_images: int = 16) -> Synth
     )
 
 
-def workflow_config(built: Synthetic, catalog_key: str = "catalogs") -> dict:
-    """A workflow config for the synthetic model that reads only generated files.
-
-    `catalog_key` names the config key that lists user catalog files."""
+def workflow_config(built: Synthetic) -> dict:
+    """A workflow config for the synthetic model that reads only generated files."""
     return {
         "models": [NAME],
         "precisions": ["FP32", "FP16", "INT8"],
         "results": "results/synthetic",
-        catalog_key: [str(built.catalog)],
+        "catalogs": [str(built.catalog)],
         "mirror": None,
         "model_overrides": {},
         "coco": {

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nncf
 import numpy as np
 import openvino as ov
 import pytest
@@ -17,10 +16,9 @@ from PIL import Image
 from snakemake.utils import validate
 
 from conftest import REPO
-from ovflow import coco_eval, inference
+from ovflow import catalog, coco_eval, inference, quantize, settings
 from ovflow.coco_data import load_annotations
 from ovflow.detections import Detections
-from ovflow.images import load_input_tensor
 
 Built = synthetic.Synthetic
 
@@ -29,10 +27,17 @@ def paths(images: synthetic.ImageSet) -> list[Path]:
     return [images.images / scene.file_name for scene in images.scenes]
 
 
-def evaluate(xml: Path, images: synthetic.ImageSet) -> tuple[dict, list[Detections]]:
+def spec(built: Built) -> catalog.ModelSpec:
+    """The synthetic model as the workflow reads it from its user catalog."""
+    return catalog.load_model(synthetic.NAME, catalogs=[built.catalog])
+
+
+def evaluate(
+    xml: Path, images: synthetic.ImageSet, preprocessing: catalog.InputSpec
+) -> tuple[dict, list[Detections]]:
     """COCO metrics of the IR on the set, through ovflow.inference and ovflow.coco_eval."""
     compiled = inference.compile_ir(xml, precision_hint="f32")
-    dets = inference.detect_all(compiled, paths(images), progress=False)
+    dets = inference.detect_all(compiled, paths(images), preprocessing, progress=False)
     results = synthetic.coco_results(images.scenes, dets)
     ids = [scene.image_id for scene in images.scenes]
     return coco_eval.evaluate(images.annotations, results, ids), dets
@@ -40,7 +45,7 @@ def evaluate(xml: Path, images: synthetic.ImageSet) -> tuple[dict, list[Detectio
 
 @pytest.fixture(scope="module")
 def fp32(synthetic_ssd: Built) -> tuple[dict, list[Detections]]:
-    return evaluate(synthetic_ssd.xml, synthetic_ssd.evaluation)
+    return evaluate(synthetic_ssd.xml, synthetic_ssd.evaluation, spec(synthetic_ssd).input)
 
 
 def test_ir_has_the_detection_output_interface(synthetic_ssd: Built) -> None:
@@ -161,21 +166,15 @@ def test_objects_are_found_exactly_and_outrank_every_false_detection(
 
 def test_int8_quantization_keeps_the_ap(synthetic_ssd: Built, fp32: tuple, tmp_path: Path) -> None:
     model = ov.Core().read_model(synthetic_ssd.xml)
-    height = width = synthetic.SIZE
-    calibration = nncf.Dataset(
-        paths(synthetic_ssd.calibration), lambda p: load_input_tensor(p, height, width)
-    )
-    # Only the network: the DetectionOutput stays in float, as the workflow keeps it.
-    quantized = nncf.quantize(
-        model,
-        calibration,
-        subset_size=len(synthetic_ssd.calibration.scenes),
-        ignored_scope=nncf.IgnoredScope(types=["DetectionOutput"]),
-    )
-    assert any(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops())
+    model_spec = spec(synthetic_ssd)
+    # The workflow's own quantization: the cut found automatically at the DetectionOutput.
+    cut = quantize.cut_for(model, model_spec)
+    assert cut.postprocessing_op[0] == "DetectionOutput"
+    quantized = quantize.quantize(model, cut, paths(synthetic_ssd.calibration), model_spec.input)
+    assert quantize.fake_quantize_count(quantized) > 0
     xml = tmp_path / "int8.xml"
     ov.save_model(quantized, xml)
-    int8, _ = evaluate(xml, synthetic_ssd.evaluation)
+    int8, _ = evaluate(xml, synthetic_ssd.evaluation, model_spec.input)
     assert int8["stats"]["AP"] == pytest.approx(fp32[0]["stats"]["AP"], abs=0.01)
 
 
@@ -191,11 +190,10 @@ def test_a_plan_whose_recall_lies_on_the_coco_grid_is_refused() -> None:
 
 
 def test_workflow_config_reads_only_generated_files(synthetic_ssd: Built, tmp_path: Path) -> None:
-    config = synthetic.workflow_config(synthetic_ssd, catalog_key="catalogs")
+    config = synthetic.workflow_config(synthetic_ssd)
     assert config["catalogs"] == [str(synthetic_ssd.catalog)]
-    # Until the workflow reads user catalogs (issue 14, item 1) the schema lacks that key.
-    schema = str(REPO / "schemas" / "config.schema.yaml")
-    validate({k: v for k, v in config.items() if k != "catalogs"}, schema)
+    validate(config, str(REPO / "schemas" / "config.schema.yaml"))
+    settings.check(config)
     root = synthetic_ssd.xml.parent.parent
     files = [
         config["coco"]["images"],
