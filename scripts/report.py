@@ -1,67 +1,32 @@
-"""Rule report: one model's accuracy, deltas, benchmarks, samples → report.md, report.html,
-its charts as PNGs and headline.yaml (for the index)."""
+"""Rule report: one model's accuracy, deltas, benchmarks, samples, conversion and quantization
+records → report.md, report.html, its charts as PNGs and headline.yaml (for the index)."""
 
 from pathlib import Path
 
-from ovflow.anchors import parse_pipeline_config
 from ovflow.logs import to_log
+from ovflow.paths import input_key
 from ovflow.report import ReportFiles, ReportOutputs, read_inputs, write_report
+from ovflow.report_charts import chart_names
 
 with to_log(snakemake.log[0]):
-    datasets = snakemake.params.datasets
-    precisions = snakemake.params.precisions
-    config = snakemake.params.config
-    spec = snakemake.params.spec
+    named, out = dict(snakemake.input.items()), snakemake.output
+    sets, precisions = snakemake.params.datasets, snakemake.params.precisions
 
-    def by_precision(files):
-        return {p: Path(f) for p, f in zip(precisions, files, strict=True)}
+    def path(kind: str, *names: str) -> Path | None:
+        """The input named so by rules/common.smk, if the rule has it."""
+        key = input_key(kind, *names)
+        return Path(named[key]) if key in named else None
 
-    # Rule report lists the accuracy YAMLs set by set, each set's precisions in order.
-    accuracy = list(snakemake.input.accuracy)
-    per_set = len(precisions)
     files = ReportFiles(
-        accuracy={
-            d: by_precision(accuracy[i * per_set : (i + 1) * per_set])
-            for i, d in enumerate(datasets)
-        },
-        deltas=(
-            {d: Path(f) for d, f in zip(datasets, snakemake.input.deltas, strict=True)}
-            if snakemake.input.deltas
-            else {}
-        ),
-        benchmark=by_precision(snakemake.input.benchmark),
-        samples=by_precision(snakemake.input.samples),
-        ir_bins=by_precision(snakemake.input.bins),
-        # One file, or an empty list when the run has no INT8.
-        quantization=Path(snakemake.input.quantization) if snakemake.input.quantization else None,
+        accuracy={s: {p: path("accuracy", s, p) for p in precisions} for s in sets},
+        deltas={s: path("delta", s) for s in sets if path("delta", s)},
+        benchmark={p: path("benchmark", p) for p in precisions},
+        samples={p: path("samples", p) for p in precisions},
+        ir_bins={p: path("bin", p) for p in precisions},
+        conversion=path("conversion"),
+        quantization=path("quantization"),
     )
-    configured = config["postprocess"]["score_threshold"]
-    own = parse_pipeline_config(Path(snakemake.input.pipeline).read_text()).score_threshold
-    meta = {
-        "model": spec.name,
-        "description": spec.description,
-        "archive_url": spec.archive.url,
-        "archive_sha256": spec.archive.sha256,
-        "max_drop": config["quantization"]["max_drop"],
-        "score_threshold": own if configured is None else configured,
-        "score_threshold_source": (
-            "the model's own, from its pipeline.config; postprocess.score_threshold is null"
-            if configured is None
-            else "postprocess.score_threshold"
-        ),
-        "sample_score_threshold": config["samples"]["score_threshold"],
-        "config": config,
-        "commands": snakemake.params.commands,
-    }
-    # Each chart's file is named after the chart.
-    plots = {Path(f).stem: Path(f) for f in snakemake.output if f.endswith(".png")}
-    head = write_report(
-        read_inputs(files, meta),
-        ReportOutputs(
-            md=Path(snakemake.output.md),
-            html=Path(snakemake.output.html),
-            headline=Path(snakemake.output.headline),
-            plots=plots,
-        ),
-    )
-    print(head.verdict_text())
+    plots = {name: Path(out[name]) for name in chart_names(sets)}
+    outputs = ReportOutputs(Path(out.md), Path(out.html), Path(out.headline), plots)
+    head = write_report(read_inputs(files, snakemake.params.meta), outputs)
+    print(f"{head.model}: {head.verdict}, ΔAP {head.delta} [{head.low}, {head.high}]")

@@ -1,0 +1,144 @@
+"""Should INT8 ship? The verdict and the headline in plain Python (no pandas, no matplotlib):
+the report writes the headline to headline.yaml, and the index page lists that record as stored.
+
+The verdict is on accuracy alone: ΔAP = AP(INT8) - AP(FP32) on the primary evaluation set, with
+its 95% paired-bootstrap interval [low, high], against the budget quantization.max_drop. The
+sentences that state it are in templates/notes.j2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import OvflowError
+from .precisions import QUANTIZED as TARGET
+from .precisions import REFERENCE
+
+MISSING = "—"
+# The number formats of the report's figures, by kind; tables and sentences use these.
+STAT, DELTA, FPS, MS, RATIO, MB, PERCENT, INT = (
+    ".4f",
+    "+.4f",
+    ".1f",
+    ".2f",
+    ".2f",
+    ".2f",
+    ".1f",
+    "d",
+)
+Verdict = Literal["ship", "do_not_ship", "inconclusive", "none"]
+LABELS = {"ship": f"Ship {TARGET}", "do_not_ship": "Do not ship"}
+LABELS |= {"inconclusive": "Inconclusive", "none": "No verdict"}
+
+
+class ReportError(OvflowError, ValueError):
+    pass
+
+
+def fmt(value: Any, spec: str = "") -> str:
+    """A figure as text; MISSING for None or a non-finite number."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return MISSING
+    return str(int(value)) if spec == INT else format(value, spec) if spec else str(value)
+
+
+def pair(values: Any, spec: str, template: str = "{}-{}") -> str:
+    """Two figures, e.g. a min-max range; MISSING unless both are there."""
+    if values is None or None in values:
+        return MISSING
+    return template.format(*(fmt(v, spec) for v in values))
+
+
+def interval(low: float | None, high: float | None) -> str:
+    return pair((low, high), DELTA, "[{}, {}]")
+
+
+def times(ratio: float | None) -> str:
+    text = fmt(ratio, RATIO)
+    return text if text == MISSING else f"{text}x"
+
+
+def budget(max_drop: float | None) -> str:
+    return "max_drop" if max_drop is None else f"{max_drop:g}"
+
+
+def tone(ratio: float | None, above_one: str) -> str:
+    """`above_one` ("good" or "bad") for a ratio above 1, the other below 1, "" at 1."""
+    if ratio is None or ratio == 1:
+        return ""
+    return above_one if ratio > 1 else {"good": "bad", "bad": "good"}[above_one]
+
+
+def verdict_of(
+    low: float | None, high: float | None, max_drop: float | None, reference_ap: float | None
+) -> Verdict:
+    """Ship when even the interval's pessimistic end loses at most max_drop AP; do not ship when
+    even its optimistic end loses more; otherwise these images cannot tell. No verdict when FP32's
+    AP is itself within the budget: no drop could exceed it, so passing would mean nothing."""
+    if low is None or high is None or max_drop is None or reference_ap is None:
+        return "none"
+    if reference_ap <= max_drop:
+        return "none"
+    if low >= -max_drop:
+        return "ship"
+    return "do_not_ship" if high < -max_drop else "inconclusive"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """INT8 vs FP32 on the primary set: what the report leads with and the index lists."""
+
+    model: str
+    dataset: str
+    images: int | None
+    max_drop: float | None
+    ap: dict[str, float | None]  # REFERENCE and TARGET
+    delta: float | None
+    low: float | None
+    high: float | None
+    # ovflow.benchmark.speedups rows: INT8 against each FP32 baseline (figures None if missing)
+    speedups: list[dict[str, Any]]
+    ir_bytes: dict[str, int | None]  # REFERENCE and TARGET
+    verdict: Verdict
+
+    @classmethod
+    def judged(cls, **figures: Any) -> Headline:
+        """The figures with their verdict: the one place a verdict is decided."""
+        reference_ap = figures["ap"].get(REFERENCE)
+        found = verdict_of(figures["low"], figures["high"], figures["max_drop"], reference_ap)
+        return cls(**figures, verdict=found)
+
+    @property
+    def size_ratio(self) -> float | None:
+        before, after = self.ir_bytes.get(REFERENCE), self.ir_bytes.get(TARGET)
+        return after / before if before and after is not None else None
+
+    def caveat(self) -> str | None:
+        """Where INT8 is slower than a baseline: a shippable model that buys no speed there."""
+        slower = []
+        for row in self.speedups:
+            ratios = {m: row.get(f"{m}_speedup") for m in ("throughput", "latency")}
+            found = [f"{m} {times(r)}" for m, r in ratios.items() if r is not None and r < 1]
+            slower += [f"{row['baseline']} ({', '.join(found)})"] if found else []
+        against = "; than ".join(slower)
+        return (
+            f"Caveat: on the benchmark machine {TARGET} is slower than {against}."
+            if slower
+            else None
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Any, source: Path) -> Headline:
+        """headline.yaml as the report wrote it, its verdict included (not decided again)."""
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in record] if isinstance(record, dict) else names
+        if missing or record["verdict"] not in LABELS:
+            problem = f"no {', '.join(missing)}" if missing else f"verdict {record['verdict']!r}"
+            raise ReportError(f"{source}: not a headline record of ovflow.report ({problem})")
+        return cls(**{n: record[n] for n in names})
