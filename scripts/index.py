@@ -5,18 +5,12 @@ from pathlib import Path
 
 from ovflow.logs import to_log
 from ovflow.paths import input_key
-from ovflow.report import IndexEntry, read_headline, write_index
+from ovflow.report import write_index
+from ovflow.verdict import Headline
 
 with to_log(snakemake.log[0]):
-    named = snakemake.input
-    entries = [
-        IndexEntry(
-            read_headline(Path(named[input_key("headline", model)])),
-            Path(named[input_key("html", model)]),
-            Path(named[input_key("md", model)]),
-        )
-        for model in snakemake.params.models
-    ]
+    kinds, named = ("headline", "html", "md"), snakemake.input
+    files = [[Path(named[input_key(k, model)]) for k in kinds] for model in snakemake.params.models]
+    entries = [(Headline.read(headline), html, md) for headline, html, md in files]
     write_index(Path(snakemake.output.md), Path(snakemake.output.html), entries)
-    for entry in entries:
-        print(f"{entry.headline.model}: {entry.headline.verdict}")
+    print("\n".join(f"{head.model}: {head.verdict}" for head, *_ in entries))

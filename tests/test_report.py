@@ -15,7 +15,7 @@ import math
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from ovflow.coco_eval import STAT_NAMES
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.detections import Detections
 from ovflow.draw import draw_detections
-from ovflow.paths import Paths
+from ovflow.paths import Paths, input_key
 
 PRECISIONS = ("FP32", "FP16", "INT8")
 DATASETS = ("coco", "person")
@@ -94,12 +94,55 @@ NUMBERS = {
 
 
 @dataclass(frozen=True)
+class Files:
+    """The files one model's report is made from."""
+
+    accuracy: Mapping[str, Mapping[str, Path]]  # set → precision → YAML; primary set first
+    deltas: Mapping[str, Path]  # set → delta.yaml
+    benchmark: Mapping[str, Path]  # precision → benchmark JSON
+    samples: Mapping[str, Path]  # precision → folder of annotated JPEGs
+    ir_bins: Mapping[str, Path]  # precision → IR .bin
+    conversion: Path
+    quantization: Path | None = None
+
+    def named(self) -> dict[str, Path]:
+        """As rule report's inputs, named as rules/common.smk names them."""
+        named = {
+            input_key("accuracy", s, p): f for s, fs in self.accuracy.items() for p, f in fs.items()
+        }
+        named |= {input_key("delta", s): f for s, f in self.deltas.items()}
+        for kind, files in (("benchmark", self.benchmark), ("samples", self.samples)):
+            named |= {input_key(kind, p): f for p, f in files.items()}
+        named |= {input_key("bin", p): f for p, f in self.ir_bins.items()}
+        named["conversion"] = self.conversion
+        return named | ({"quantization": self.quantization} if self.quantization else {})
+
+    def read(self, meta: Mapping[str, Any]) -> report.ReportInputs:
+        precisions = list(self.benchmark)
+        return report.read_inputs(self.named(), list(self.accuracy), precisions, meta)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one model's report goes."""
+
+    md: Path
+    html: Path
+    headline: Path
+    plots: Mapping[str, Path]  # chart name → PNG
+
+    def named(self) -> dict[str, Path]:
+        """As rule report's outputs, named as rules/report.smk names them."""
+        return {"md": self.md, "html": self.html, "headline": self.headline, **self.plots}
+
+
+@dataclass(frozen=True)
 class Run:
     """One model's report inputs on disk, and where its report goes."""
 
-    files: report.ReportFiles
-    outputs: report.ReportOutputs
-    meta: report.ReportMeta
+    files: Files
+    outputs: Outputs
+    meta: dict[str, Any]
 
 
 def _stats(ap: float) -> dict[str, float]:
@@ -299,7 +342,7 @@ def make_run(root: Path, model: str) -> Run:
     spec = catalog.load_model(model)
     conversion = _dump(paths.conversion_info(model), yaml.safe_dump(_conversion(spec)))
     return Run(
-        files=report.ReportFiles(
+        files=Files(
             accuracy=accuracy_files,
             deltas=delta_files,
             benchmark={
@@ -313,7 +356,7 @@ def make_run(root: Path, model: str) -> Run:
                 paths.quantization_info(model), yaml.safe_dump(_quantization(model))
             ),
         ),
-        outputs=report.ReportOutputs(
+        outputs=Outputs(
             md=paths.report_md(model),
             html=paths.report_html(model),
             headline=paths.report_headline(model),
@@ -331,7 +374,7 @@ def make_run(root: Path, model: str) -> Run:
 
 
 def write_run(run: Run) -> report.Headline:
-    return report.write_report(report.read_inputs(run.files, run.meta), run.outputs)
+    return report.write_report(run.files.read(run.meta), run.outputs.named())
 
 
 @pytest.fixture(scope="module")
@@ -521,7 +564,7 @@ def test_the_comparison_catches_a_number_that_differs(
     md: str,
     run: Run,
     tmp_path: Path,
-    where: Callable[[report.ReportFiles], Path],
+    where: Callable[[Files], Path],
     change: Callable[[Path], None],
     reported: str,
 ) -> None:
@@ -535,13 +578,13 @@ def test_the_comparison_catches_a_number_that_differs(
     assert any(line.startswith(reported) for line in found), found
 
 
-def _replace_file(files: report.ReportFiles, old: Path, new: Path) -> report.ReportFiles:
+def _replace_file(files: Files, old: Path, new: Path) -> Files:
     def swap(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: swap(v) for k, v in value.items()}
         return new if value == old else value
 
-    return report.ReportFiles(**{f.name: swap(getattr(files, f.name)) for f in fields(files)})
+    return Files(**{f.name: swap(getattr(files, f.name)) for f in fields(files)})
 
 
 def test_verdict_line_states_the_interval_and_the_budget(md: str) -> None:
@@ -578,12 +621,12 @@ def test_verdict_rule(low: float | None, high: float, reference_ap: float, expec
 
 def test_a_model_that_detects_nothing_gets_no_verdict(shared: Path, tmp_path: Path) -> None:
     run = make_run(tmp_path, V1)
-    inputs = report.read_inputs(run.files, run.meta)
+    inputs = run.files.read(run.meta)
     for precision, ap in (("FP32", 0.00043), ("INT8", 0.00059)):
         inputs.accuracy["coco"][precision]["stats"]["AP"] = ap
     bounds = inputs.comparisons["coco"]["INT8"]["ap_interval"]
     bounds.update(delta=0.00016, low=-0.0003, high=0.0005)
-    head = report.write_report(inputs, run.outputs)
+    head = report.write_report(inputs, run.outputs.named())
     assert head.verdict == "none"
     assert (
         "**No verdict: FP32 AP 0.0004 on coco is within the 0.01 budget itself, so no INT8 drop "
@@ -592,10 +635,10 @@ def test_a_model_that_detects_nothing_gets_no_verdict(shared: Path, tmp_path: Pa
 
 
 def test_headline_yaml_round_trips(run: Run) -> None:
-    head = report.read_headline(run.outputs.headline)
+    head = verdict.Headline.read(run.outputs.headline)
     record = yaml.safe_load(run.outputs.headline.read_text())
     assert head.verdict == record["verdict"] == "ship"
-    assert head.to_record() == record
+    assert asdict(head) == record
     interval = yaml.safe_load(run.files.deltas["coco"].read_text())["comparisons"]["INT8"]
     assert (head.delta, head.low, head.high) == tuple(
         interval["ap_interval"][k] for k in ("delta", "low", "high")
@@ -896,7 +939,7 @@ def test_missing_optional_values_show_a_dash(shared: Path, tmp_path: Path) -> No
         meta={},
     )
     outputs = replace(run.outputs, plots={n: run.outputs.plots[n] for n in CHARTS[:4]})
-    report.write_report(inputs, outputs)
+    report.write_report(inputs, outputs.named())
     md = outputs.md.read_text()
     speed = _md_rows(md, "## Speed")
     assert {row["Configuration"] for row in speed} == {"FP32 f32", "FP32 default", "INT8 default"}
@@ -931,11 +974,9 @@ def test_format(value: Any, spec: str, text: str) -> None:
 
 
 def test_format_pairs() -> None:
-    assert verdict.pair((93.4712, 101.06), verdict.FPS) == "93.5-101.1"
-    assert verdict.pair((7.3, 7.412), verdict.MS) == "7.30-7.41"
-    assert (
-        verdict.pair(None, verdict.MS) == verdict.pair((1.0, None), verdict.MS) == verdict.MISSING
-    )
+    assert verdict.fmt((93.4712, 101.06), verdict.FPS) == "93.5-101.1"
+    assert verdict.fmt((7.3, 7.412), verdict.MS) == "7.30-7.41"
+    assert verdict.fmt(None, verdict.MS) == verdict.fmt((1.0, None), verdict.MS) == verdict.MISSING
     assert verdict.interval(-0.00491, 0.00062) == "[-0.0049, +0.0006]"
 
 
@@ -959,7 +1000,7 @@ def make_index(root: Path) -> tuple[dict[str, Run], Path, Path]:
         write_run(run)
     paths = Paths(root)
     entries = [
-        report.IndexEntry(report.read_headline(r.outputs.headline), r.outputs.html, r.outputs.md)
+        (verdict.Headline.read(r.outputs.headline), r.outputs.html, r.outputs.md)
         for r in runs.values()
     ]
     report.write_index(paths.index_md, paths.index_html, entries)

@@ -15,7 +15,7 @@ from .benchmark import speedups
 from .coco_eval import STAT_NAMES
 from .precisions import PRECISIONS, REFERENCE
 
-Format = str | Callable[[Any], str]  # a format spec of ovflow.verdict, or a function
+Format = str | Callable[[Any], str]  # a format spec of ovflow.verdict.fmt, or a function
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Cell:
     text: str
     numeric: bool = False  # right-aligned
     tone: str = ""  # good / bad / a verdict: colours the text in HTML
-    href: str | None = None
+    href: Any = None  # a file the cell links to
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,13 @@ class Table:
 
 
 def _cell(value: Any, spec: Format | None = None) -> Cell:
-    if isinstance(value, Cell):
-        return value
-    if spec is None:
-        return Cell(v.fmt(value))
+    if isinstance(value, Cell) or spec is None:
+        return value if isinstance(value, Cell) else Cell(v.fmt(value))
     return Cell(spec(value) if callable(spec) else v.fmt(value, spec), numeric=True)
 
 
-def _table(rows: Sequence[Any], index: Iterable[Any], name: str, formats: Any) -> Table:
-    return Table(pd.DataFrame(list(rows), index=pd.Index(list(index), name=name)), formats)
-
-
-def _span(spec: str) -> Format:
-    return lambda values: v.pair(values, spec)
+def _table(rows: list[dict[str, Any]], index: Iterable[Any], name: str, formats: Any) -> Table:
+    return Table(pd.DataFrame(rows, index=pd.Index(list(index), name=name)), formats)
 
 
 def _interval(bounds: tuple[float | None, float | None]) -> str:
@@ -68,9 +62,9 @@ def ordered(*sources: Iterable[str]) -> list[str]:
     return [p for p in PRECISIONS if p in present] + sorted(present - set(PRECISIONS))
 
 
-def names(values: Any) -> str:
+def names(values: Any, separator: str = ", ") -> str:
     """classes_evaluated ("all" or a list of names) and other lists, as text."""
-    return values if isinstance(values, str) else ", ".join(map(str, values))
+    return values if isinstance(values, str) else separator.join(map(str, values))
 
 
 def accuracy_table(records: Mapping[str, Mapping[str, Any]]) -> Table:
@@ -108,23 +102,24 @@ UNSCORED = {
 def evaluation_table(records: Mapping[str, Mapping[str, Any]]) -> Table:
     """How many images each set evaluated, out of how many, chosen how, scored on what."""
     rows = []
-    for record in records.values():
-        selection = record.get("selection") or {}
-        counts = {"Images evaluated": record.get("images")}
-        counts["Images annotated"] = selection.get("images_in_annotations")
-        counts["Annotations"] = record.get("annotations")
-        chosen = {"Classes": names(record.get("classes_evaluated", "all"))}
-        chosen["max_images"] = selection.get("max_images") or "all"
-        chosen["Held out for calibration"] = selection.get("reserve")
-        chosen["Seed"] = selection.get("seed")
-        unscored = {c: len(record[k] or []) for k, c in UNSCORED.items() if k in record}
-        rows.append(counts | chosen | unscored)
+    for r in records.values():
+        chosen = r.get("selection") or {}
+        row = {
+            "Images evaluated": r.get("images"),
+            "Images annotated": chosen.get("images_in_annotations"),
+            "Annotations": r.get("annotations"),
+            "Classes": names(r.get("classes_evaluated", "all")),
+            "max_images": chosen.get("max_images") or "all",
+            "Held out for calibration": chosen.get("reserve"),
+            "Seed": chosen.get("seed"),
+        }
+        rows.append(row | {c: len(r[k] or []) for k, c in UNSCORED.items() if k in r})
     table = _table(rows, records, "Set", {})
     numeric = [c for c in table.frame if c not in ("Classes", "max_images")]
     return Table(table.frame, dict.fromkeys(numeric, v.INT))
 
 
-# Speed: benchmark record keys of a configuration → (column, format; None for text)
+# Speed: a benchmark configuration's keys (flattened by pandas) → (column, format or None: text)
 SPEED = {
     "mode": ("Mode", None),
     "inference_precision": ("Inference precision", None),
@@ -133,9 +128,9 @@ SPEED = {
     "threads": ("Threads", v.INT),
     "runs": ("Runs", v.INT),
     "summary.throughput_fps.median": ("Throughput (FPS)", v.FPS),
-    "summary.throughput_fps.range": ("Throughput min-max (FPS)", _span(v.FPS)),
+    "summary.throughput_fps.range": ("Throughput min-max (FPS)", v.FPS),
     "summary.latency_median_ms.median": ("Latency median (ms)", v.MS),
-    "summary.latency_median_ms.range": ("Latency median min-max (ms)", _span(v.MS)),
+    "summary.latency_median_ms.range": ("Latency median min-max (ms)", v.MS),
     "summary.latency_avg_ms.median": ("Latency avg (ms)", v.MS),
     "summary.other_cpu_percent.max": ("Others' CPU, max (%)", v.PERCENT),
 }
@@ -150,9 +145,7 @@ def speed_table(configurations: Sequence[tuple[str, Mapping[str, Any]]]) -> Tabl
     configs["runs"] = [len(c["runs"]) for _, c in configurations]
     layers = [c["executed_layers"].get("Convolution") or {} for _, c in configurations]
     configs["convolutions"] = [", ".join(found) or None for found in layers]
-    frame = configs.reindex(columns=list(SPEED)).rename(
-        columns={k: c for k, (c, _) in SPEED.items()}
-    )
+    frame = configs.reindex(columns=list(SPEED)).set_axis([c for c, _ in SPEED.values()], axis=1)
     frame.index = pd.Index([f"{p} {c['setting']}" for p, c in configurations], name="Configuration")
     return Table(frame, {c: f for c, f in SPEED.values() if f})
 
@@ -171,7 +164,7 @@ SPEEDUPS = {
 def speedup_table(benchmark: Mapping[str, Mapping[str, Any]]) -> Table:
     """Throughput and latency of each comparison of ovflow.benchmark, against its baseline."""
     found = pd.DataFrame(speedups(benchmark), columns=["target", "baseline", *SPEEDUPS])
-    frame = found[list(SPEEDUPS)].rename(columns={k: c for k, (c, _) in SPEEDUPS.items()})
+    frame = found[list(SPEEDUPS)].set_axis([c for c, _ in SPEEDUPS.values()], axis=1)
     frame.index = pd.Index(found["target"] + " vs " + found["baseline"], name="Comparison")
     return Table(frame, dict(SPEEDUPS.values()))
 
@@ -189,14 +182,19 @@ def environment_table(benchmark: Mapping[str, Mapping[str, Any]]) -> Table:
     rows = []
     for p in ordered(benchmark):
         settings = benchmark[p].get("settings", {})
-        row = {"Device": settings.get("device"), "Duration (s)": settings.get("duration")}
-        row |= {"Repeats": settings.get("repeats")}
-        rows.append(row | {"OpenVINO (benchmark)": benchmark[p].get("openvino_version")})
+        rows.append(
+            {
+                "Device": settings.get("device"),
+                "Duration (s)": settings.get("duration"),
+                "Repeats": settings.get("repeats"),
+                "OpenVINO (benchmark)": benchmark[p].get("openvino_version"),
+            }
+        )
     formats = {"Duration (s)": v.INT, "Repeats": v.INT}
     return _table(rows, ordered(benchmark), "Precision", formats)
 
 
-def index_table(entries: Sequence[tuple[v.Headline, str, str]]) -> Table:
+def index_table(entries: Sequence[tuple[v.Headline, Any, Any]]) -> Table:
     """One row per (headline.yaml as stored, its report.html, its report.md)."""
     rows, formats = [], {"Images": v.INT, "ΔAP": v.DELTA, "ΔAP 95% interval": _interval}
     for head, _, md in entries:

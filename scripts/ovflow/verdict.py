@@ -9,9 +9,11 @@ sentences that state it are in templates/notes.j2.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+import yaml
 
 from .errors import OvflowError
 from .precisions import QUANTIZED as TARGET
@@ -19,50 +21,30 @@ from .precisions import REFERENCE
 
 MISSING = "—"
 # The number formats of the report's figures, by kind; tables and sentences use these.
-STAT, DELTA, FPS, MS, RATIO, MB, PERCENT, INT = (
-    ".4f",
-    "+.4f",
-    ".1f",
-    ".2f",
-    ".2f",
-    ".2f",
-    ".1f",
-    "d",
-)
+STAT, DELTA, RATIO, MB = ".4f", "+.4f", ".2f", ".2f"  # AP, change of AP, ratio, megabytes
+FPS, MS, PERCENT, INT = ".1f", ".2f", ".1f", "d"
 Verdict = Literal["ship", "do_not_ship", "inconclusive", "none"]
 LABELS = {"ship": f"Ship {TARGET}", "do_not_ship": "Do not ship"}
 LABELS |= {"inconclusive": "Inconclusive", "none": "No verdict"}
 
 
-class ReportError(OvflowError, ValueError):
-    pass
-
-
-def fmt(value: Any, spec: str = "") -> str:
-    """A figure as text; MISSING for None or a non-finite number."""
+def fmt(value: Any, spec: str = "", pair: str = "{}-{}") -> str:
+    """A figure as text, or a pair of them (e.g. a min-max range) joined by `pair`; MISSING for
+    None or a non-finite number, and for a pair unless both are there."""
+    if isinstance(value, tuple):
+        return MISSING if None in value else pair.format(*(fmt(v, spec) for v in value))
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return MISSING
     return str(int(value)) if spec == INT else format(value, spec) if spec else str(value)
 
 
-def pair(values: Any, spec: str, template: str = "{}-{}") -> str:
-    """Two figures, e.g. a min-max range; MISSING unless both are there."""
-    if values is None or None in values:
-        return MISSING
-    return template.format(*(fmt(v, spec) for v in values))
-
-
 def interval(low: float | None, high: float | None) -> str:
-    return pair((low, high), DELTA, "[{}, {}]")
+    return fmt((low, high), DELTA, "[{}, {}]")
 
 
 def times(ratio: float | None) -> str:
     text = fmt(ratio, RATIO)
     return text if text == MISSING else f"{text}x"
-
-
-def budget(max_drop: float | None) -> str:
-    return "max_drop" if max_drop is None else f"{max_drop:g}"
 
 
 def tone(ratio: float | None, above_one: str) -> str:
@@ -123,22 +105,17 @@ class Headline:
             ratios = {m: row.get(f"{m}_speedup") for m in ("throughput", "latency")}
             found = [f"{m} {times(r)}" for m, r in ratios.items() if r is not None and r < 1]
             slower += [f"{row['baseline']} ({', '.join(found)})"] if found else []
-        against = "; than ".join(slower)
-        return (
-            f"Caveat: on the benchmark machine {TARGET} is slower than {against}."
-            if slower
-            else None
-        )
-
-    def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        if not slower:
+            return None
+        return f"Caveat: on the benchmark machine {TARGET} is slower than {'; than '.join(slower)}."
 
     @classmethod
-    def from_record(cls, record: Any, source: Path) -> Headline:
+    def read(cls, path: Path) -> Headline:
         """headline.yaml as the report wrote it, its verdict included (not decided again)."""
-        names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in record] if isinstance(record, dict) else names
-        if missing or record["verdict"] not in LABELS:
-            problem = f"no {', '.join(missing)}" if missing else f"verdict {record['verdict']!r}"
-            raise ReportError(f"{source}: not a headline record of ovflow.report ({problem})")
-        return cls(**{n: record[n] for n in names})
+        try:
+            head = cls(**yaml.safe_load(path.read_text(encoding="utf-8")))
+        except TypeError as error:  # not a mapping, or not these keys
+            raise OvflowError(f"{path}: not a headline record ({error})") from error
+        if head.verdict not in LABELS:
+            raise OvflowError(f"{path}: unknown verdict {head.verdict!r}")
+        return head
