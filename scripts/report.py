@@ -4,11 +4,11 @@ records → report.md, report.html, its charts as PNGs and headline.yaml (for th
 from pathlib import Path
 
 from ovflow.logs import to_log
-from ovflow.report import read_inputs, write_report
+from ovflow.report import ReportInputs, write_report
 
 with to_log(snakemake.log[0]):
     params = snakemake.params
     named = dict(snakemake.input.items())
-    inputs = read_inputs(named, params.datasets, params.precisions, params.meta)
+    inputs = ReportInputs.read(named, params.datasets, params.precisions, params.meta)
     head = write_report(inputs, {name: Path(f) for name, f in snakemake.output.items()})
     print(f"{head.model}: {head.verdict}, ΔAP {head.delta} [{head.low}, {head.high}]")

@@ -3,7 +3,8 @@ stated rule, the HTML page is self-contained, and the index links every model's 
 
 The fixtures are files shaped as the workflow writes them (accuracy YAMLs of two evaluation
 sets, delta.yaml, benchmark JSONs, quantization.yaml, IR .bin files, drawn samples), read back
-through ovflow.report.read_inputs as rule report reads them.
+through ovflow.report.ReportInputs.read as rule report reads them (named as rules/common.smk
+names them).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class Files:
 
     def read(self, meta: Mapping[str, Any]) -> report.ReportInputs:
         precisions = list(self.benchmark)
-        return report.read_inputs(self.named(), list(self.accuracy), precisions, meta)
+        return report.ReportInputs.read(self.named(), list(self.accuracy), precisions, meta)
 
 
 @dataclass(frozen=True)
@@ -977,7 +978,7 @@ def test_format_pairs() -> None:
     assert verdict.fmt((93.4712, 101.06), verdict.FPS) == "93.5-101.1"
     assert verdict.fmt((7.3, 7.412), verdict.MS) == "7.30-7.41"
     assert verdict.fmt(None, verdict.MS) == verdict.fmt((1.0, None), verdict.MS) == verdict.MISSING
-    assert verdict.interval(-0.00491, 0.00062) == "[-0.0049, +0.0006]"
+    assert verdict.interval((-0.00491, 0.00062)) == "[-0.0049, +0.0006]"
 
 
 def test_write_report_leaves_no_temporary_files(run: Run) -> None:
@@ -999,12 +1000,14 @@ def make_index(root: Path) -> tuple[dict[str, Run], Path, Path]:
     for run in runs.values():
         write_run(run)
     paths = Paths(root)
-    entries = [
-        (verdict.Headline.read(r.outputs.headline), r.outputs.html, r.outputs.md)
-        for r in runs.values()
-    ]
-    report.write_index(paths.index_md, paths.index_html, entries)
+    report.write_index(index_inputs(runs), list(runs), paths.index_md, paths.index_html)
     return runs, paths.index_md, paths.index_html
+
+
+def index_inputs(runs: Mapping[str, Run]) -> dict[str, Path]:
+    """Rule index's inputs, named as rules/common.smk names them."""
+    kinds = ("headline", "html", "md")
+    return {input_key(k, m): getattr(run.outputs, k) for m, run in runs.items() for k in kinds}
 
 
 def test_index_links_every_report_with_its_headline(shared: Path, tmp_path: Path) -> None:

@@ -1,10 +1,8 @@
-"""One model's report, "should I ship the INT8 model?", and the index page of all models.
+"""One model's report ("should I ship the INT8 model?") and the index page of all models.
 
-Made from the files the workflow wrote: report.md (terminals, git diffs), one self-contained
-report.html (CSS inline, images as data: URIs), the charts as PNGs, and headline.yaml, which the
-index lists as stored. Each page is one template (templates/report.j2, index.j2) rendered twice
-from the same data, with the HTML macros (html.j2) and with the Markdown ones (md.j2); each
-escapes everything for its format (HTML: autoescape; Markdown: `md_escape`, so no raw HTML).
+Each page is one template (templates/report.j2, index.j2) rendered twice from the same data: as
+a self-contained HTML page (html.j2 macros; images as data: URIs) and as Markdown (md.j2 macros).
+Everything is escaped for its format: HTML by autoescape, Markdown by `md_escape` (no raw HTML).
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,18 +25,14 @@ import yaml
 from markupsafe import Markup
 
 from . import atomic, report_charts, report_tables, verdict
-from .benchmark import COMPARISONS, speedups
+from .benchmark import speedups
 from .coco_eval import read_accuracy_yaml
 from .errors import OvflowError
 from .paths import input_key
 from .precisions import QUANTIZED as TARGET
-from .precisions import REFERENCE
-from .report_tables import Table, names, ordered
+from .precisions import REFERENCE, ordered
+from .report_tables import Table
 from .verdict import Headline
-
-TEMPLATES = Path(__file__).parent / "templates"
-# The headline's speed-ups: INT8 against each FP32 baseline, true f32 first.
-PAIRS = [(" ".join(t), " ".join(b)) for t, b in COMPARISONS if (t[0], b[0]) == (TARGET, REFERENCE)]
 
 
 @dataclass(frozen=True)
@@ -47,22 +42,16 @@ class ReportInputs:
     accuracy: Mapping[str, Mapping[str, Mapping[str, Any]]]  # set → precision → record
     comparisons: Mapping[str, Mapping[str, Any]]  # set → precision → its delta.yaml comparison
     benchmark: Mapping[str, Mapping[str, Any]]  # precision → record
-    samples: Mapping[str, Sequence[Path]]  # precision → JPEGs
+    samples: Mapping[str, Sequence[Path]]  # precision → annotated JPEGs, FP32 and INT8 first
     ir_sizes: Mapping[str, int]
     conversion: Mapping[str, Any]  # Paths.conversion_info
     quantization: Mapping[str, Any] | None
-    meta: Mapping[
-        str, Any
-    ]  # model, description, max_drop, sample_score_threshold, config, commands
+    meta: Mapping[str, Any]  # model, description, max_drop, sample_score_threshold, config…
 
     @property
     def records(self) -> dict[str, Mapping[str, Any]]:
         """Each set's counts and selection (the same in every precision's record)."""
         return {s: r.get(REFERENCE) or next(iter(r.values())) for s, r in self.accuracy.items()}
-
-    def classes(self, name: str) -> list[Mapping[str, Any]]:
-        """delta.yaml's per-class rows of INT8 on a set, worst first."""
-        return (self.comparisons[name].get(TARGET) or {}).get("classes") or []
 
     @property
     def configurations(self) -> list[tuple[str, Mapping[str, Any]]]:
@@ -80,39 +69,32 @@ class ReportInputs:
             for p in sorted(ordered(compared), key=lambda p: p != TARGET)
         ]
 
-    def samples_side_by_side(self) -> tuple[list[str], list[tuple[str, list[Path | None]]]]:
-        """FP32 and INT8 first; one row per image with its sample in each precision (or None)."""
-        precisions = [p for p in (REFERENCE, TARGET) if p in self.samples]
-        precisions += [p for p in ordered(self.samples) if p not in precisions]
-        count = max(map(len, self.samples.values()), default=0)
-        rows = [[(self.samples[p][i:] or [None])[0] for p in precisions] for i in range(count)]
-        return precisions, [(next(filter(None, row)).name, row) for row in rows]
+    @classmethod
+    def read(
+        cls, named: Mapping[str, Any], sets: Sequence[str], precisions: Sequence[str], meta: Any
+    ) -> ReportInputs:
+        """Rule report's inputs, named by ovflow.paths.input_key as rules/common.smk names them."""
 
+        def path(kind: str, *names: str) -> Any:
+            return Path(named[key]) if (key := input_key(kind, *names)) in named else None
 
-def read_inputs(
-    named: Mapping[str, Any], sets: Sequence[str], precisions: Sequence[str], meta: Mapping
-) -> ReportInputs:
-    """Rule report's inputs, named by ovflow.paths.input_key as rules/common.smk names them."""
-
-    def path(kind: str, *names: str) -> Any:
-        return Path(named[key]) if (key := input_key(kind, *names)) in named else None
-
-    conversion = _read_yaml(path("conversion"))
-    if not isinstance(conversion, dict) or "source" not in conversion:
-        raise OvflowError(f"{path('conversion')}: not a conversion record (no 'source' key)")
-    deltas = {s: _read_yaml(path("delta", s))["comparisons"] for s in sets if path("delta", s)}
-    return ReportInputs(
-        accuracy={
-            s: {p: read_accuracy_yaml(path("accuracy", s, p)) for p in precisions} for s in sets
-        },
-        comparisons={s: deltas.get(s, {}) for s in sets},
-        benchmark={p: json.loads(path("benchmark", p).read_text()) for p in precisions},
-        samples={p: sorted(path("samples", p).glob("*.jpg")) for p in precisions},
-        ir_sizes={p: path("bin", p).stat().st_size for p in precisions},
-        conversion=conversion,
-        quantization=path("quantization") and _read_yaml(path("quantization")),
-        meta=meta,
-    )
+        conversion = _read_yaml(path("conversion"))
+        if not isinstance(conversion, dict) or "source" not in conversion:
+            raise OvflowError(f"{path('conversion')}: not a conversion record (no 'source' key)")
+        deltas = {s: _read_yaml(path("delta", s))["comparisons"] for s in sets if path("delta", s)}
+        side_by_side = sorted(ordered(precisions), key=lambda p: p not in (REFERENCE, TARGET))
+        return cls(
+            accuracy={
+                s: {p: read_accuracy_yaml(path("accuracy", s, p)) for p in precisions} for s in sets
+            },
+            comparisons={s: deltas.get(s, {}) for s in sets},
+            benchmark={p: json.loads(path("benchmark", p).read_text()) for p in precisions},
+            samples={p: sorted(path("samples", p).glob("*.jpg")) for p in side_by_side},
+            ir_sizes={p: path("bin", p).stat().st_size for p in precisions},
+            conversion=conversion,
+            quantization=path("quantization") and _read_yaml(path("quantization")),
+            meta=meta,
+        )
 
 
 def _read_yaml(path: Path) -> Any:
@@ -123,19 +105,23 @@ def headline(inputs: ReportInputs) -> Headline:
     """INT8 vs FP32 on the primary set (the first), and INT8's speed-ups over both baselines."""
     primary = next(iter(inputs.accuracy))
     bounds = (inputs.comparisons[primary].get(TARGET) or {}).get("ap_interval") or {}
-    found = {(r["target"], r["baseline"]): r for r in speedups(inputs.benchmark)}
+    found = [r for r in speedups(inputs.benchmark) if r["target"].startswith(TARGET)]
     ap = {p: r["stats"].get("AP") for p, r in inputs.accuracy[primary].items()}
-    return Headline.judged(
+    max_drop = inputs.meta.get("max_drop")
+    return Headline(
         model=inputs.meta.get("model", verdict.MISSING),
         dataset=primary,
         images=inputs.records[primary].get("images"),
-        max_drop=inputs.meta.get("max_drop"),
+        max_drop=max_drop,
         ap={p: ap.get(p) for p in (REFERENCE, TARGET)},
         delta=bounds.get("delta"),
         low=bounds.get("low"),
         high=bounds.get("high"),
-        speedups=[found.get((t, b), {"target": t, "baseline": b}) for t, b in PAIRS],
+        speedups=[r for r in found if r["baseline"].startswith(REFERENCE)],
         ir_bytes={p: inputs.ir_sizes.get(p) for p in (REFERENCE, TARGET)},
+        verdict=verdict.verdict_of(
+            bounds.get("low"), bounds.get("high"), max_drop, ap.get(REFERENCE)
+        ),
     )
 
 
@@ -144,7 +130,8 @@ def write_report(inputs: ReportInputs, outputs: Mapping[str, Path]) -> Headline:
     `outputs` named as rule report names them: md, html, headline and the chart names."""
     head = headline(inputs)
     measured = [(f"{p} {c['setting']}", c["mode"], c["summary"]) for p, c in inputs.configurations]
-    classes = {name: inputs.classes(name) for name in inputs.accuracy}
+    # delta.yaml's per-class rows of INT8 on each set, worst first
+    classes = {s: (c.get(TARGET) or {}).get("classes") or [] for s, c in inputs.comparisons.items()}
     charts = report_charts.draw_charts(inputs.intervals, measured, classes, head.max_drop)
     for name in report_charts.chart_names(list(classes)):
         atomic.write_bytes(outputs[name], charts[name].png)
@@ -152,15 +139,25 @@ def write_report(inputs: ReportInputs, outputs: Mapping[str, Path]) -> Headline:
     def drawn(*names: str) -> list[tuple[Path, str]]:
         return [(outputs[n], charts[n].title) for n in names if charts[n].drawn]
 
-    data = {"head": head, "inputs": inputs, "charts": drawn}
+    data = {"head": head, "inputs": inputs, "charts": drawn, "classes": classes}
     for skin in ("md", "html"):
-        atomic.write_text(outputs[skin], render("report.j2", skin, outputs["md"].parent, data))
-    record = yaml.safe_dump(asdict(head), sort_keys=False, allow_unicode=True)
-    atomic.write_text(outputs["headline"], record)
+        atomic.write_text(outputs[skin], render("report.j2", skin, outputs["md"].parent, **data))
+    atomic.write_text(outputs["headline"], yaml.safe_dump(asdict(head), sort_keys=False))
     return head
 
 
-# Rendering
+def write_index(named: Mapping[str, Any], models: Sequence[str], md: Path, html: Path) -> None:
+    """index.md and a self-contained index.html (one folder: links are relative to it) from rule
+    index's inputs (named by ovflow.paths.input_key): each headline.yaml as stored, and links."""
+    files = [[Path(named[input_key(k, m)]) for k in ("headline", "html", "md")] for m in models]
+    entries = [(Headline.read(headline), *reports) for headline, *reports in files]
+    budgets, sets = {h.max_drop for h, *_ in entries}, {h.dataset for h, *_ in entries}
+    data = {"table": report_tables.index_table(entries)}
+    data["dataset"] = sets.pop() if len(sets) == 1 else "the primary set"
+    data["max_drop"] = budgets.pop() if len(budgets) == 1 else None
+    for path, skin in ((md, "md"), (html, "html")):
+        atomic.write_text(path, render("index.j2", skin, md.parent, **data))
+
 
 # What could start Markdown markup or HTML: `]` only where it would close a link text, `_` only
 # where it could open or close emphasis (not inside a word).
@@ -174,13 +171,13 @@ def md_escape(text: Any) -> str:
 
 def _md_table(table: Table, base: Path) -> Markup:
     """A pipe table (tabulate, through pandas), every cell escaped."""
-    header = table.header()
+    header, *rows = table.rows()
     cells = [
         [
             f"[{md_escape(c.text)}]({_href(c.href, base)})" if c.href else md_escape(c.text)
             for c in row
         ]
-        for row in table.rows()
+        for row in rows
     ]
     frame = pd.DataFrame(cells, columns=[md_escape(c.text) for c in header])
     align = ["right" if c.numeric else "left" for c in header]
@@ -203,19 +200,15 @@ def _data_uri(path: Path) -> str:
     return f"data:{mimetypes.guess_type(path.name)[0]};base64,{data}"
 
 
-def render(template: str, skin: str, base: Path, data: Mapping[str, Any]) -> str:
+def render(template: str, skin: str, base: Path, **data: Any) -> str:
     """`template` with the `skin` macros (html or md), its links relative to `base`."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    templates = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+    env = jinja2.Environment(loader=templates, autoescape=True, undefined=jinja2.StrictUndefined)
+    env.trim_blocks = env.lstrip_blocks = True
     env.globals.update(reference=REFERENCE, target=TARGET, F=verdict, tables=report_tables)
-    env.globals.update(chart=report_charts, skin=f"{skin}.j2")
-    env.filters.update(fmt=verdict.fmt, times=verdict.times, tone=verdict.tone, names=names)
-    env.filters.update(interval=verdict.interval, yaml=yaml.safe_dump)
+    env.globals.update(chart=report_charts, skin=f"{skin}.j2", zip=zip, zip_longest=zip_longest)
+    env.filters.update(fmt=verdict.fmt, times=verdict.times, tone=verdict.tone, yaml=yaml.safe_dump)
+    env.filters.update(interval=verdict.interval, names=report_tables.names)
     env.filters["megabytes"] = lambda size: verdict.fmt(size and size / 1e6, verdict.MB)
     env.filters["lines"] = "\n".join  # left unescaped: for code blocks
     if skin == "md":
@@ -231,18 +224,3 @@ def render(template: str, skin: str, base: Path, data: Mapping[str, Any]) -> str
         env.filters["slug"] = lambda text: re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
         env.globals["lt"] = Markup("&lt;")
     return env.get_template(template).render(**data).rstrip("\n") + "\n"
-
-
-def write_index(md_path: Path, html_path: Path, entries: Sequence[tuple[Headline, Path, Path]]):
-    """index.md and a self-contained index.html, in one folder, linking every model's report:
-    `entries` are (headline.yaml as read, its report.html, its report.md)."""
-    if md_path.parent.resolve() != html_path.parent.resolve():
-        raise ValueError("index.md and index.html share one folder: their links are relative")
-    budgets, sets = {h.max_drop for h, *_ in entries}, {h.dataset for h, *_ in entries}
-    data = {
-        "table": report_tables.index_table(entries),
-        "dataset": sets.pop() if len(sets) == 1 else "the primary set",
-        "max_drop": budgets.pop() if len(budgets) == 1 else None,
-    }
-    for path, skin in ((md_path, "md"), (html_path, "html")):
-        atomic.write_text(path, render("index.j2", skin, md_path.parent, data))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from .precisions import QUANTIZED as TARGET
 from .precisions import REFERENCE
@@ -16,6 +15,8 @@ DELTA_CHART = "delta_ap"
 SPEED_CHARTS = ("throughput", "latency")  # one per benchmark mode
 WORST_CLASSES = 20  # bars of a per-class chart
 COLORS = {"FP32": "#5d6d7e", "FP16": "#2e86c1", "INT8": "#d35400", "loss": "#c0392b"}
+# (set, precision, ΔAP interval) or (configuration, mode, benchmark summary) rows
+Rows = Sequence[tuple[str, str, Mapping[str, Any]]]
 
 
 def class_chart(dataset: str) -> str:
@@ -27,24 +28,18 @@ def chart_names(datasets: Sequence[str]) -> list[str]:
     return [DELTA_CHART, *SPEED_CHARTS, *(class_chart(d) for d in datasets)]
 
 
-@dataclass(frozen=True)
-class Chart:
+class Chart(NamedTuple):
     title: str
     png: bytes
     drawn: bool  # False: a placeholder saying there was nothing to draw
 
 
 def draw_charts(
-    intervals: Sequence[tuple[str, str, Mapping[str, Any]]],
-    measured: Sequence[tuple[str, str, Mapping[str, Any]]],
-    classes: Mapping[str, Sequence[Mapping[str, Any]]],
-    max_drop: float | None,
+    intervals: Rows, measured: Rows, classes: Mapping[str, Any], max_drop: float | None
 ) -> dict[str, Chart]:
     """The charts of chart_names(classes) from (set, precision, ΔAP interval) rows, benchmark
     (configuration, mode, summary) rows, and each set's per-class rows of delta.yaml."""
-    # Imported here: the Snakefile imports this module for the names only.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # here: the Snakefile imports this module for names
 
     drawers = {DELTA_CHART: partial(_delta, rows=intervals, max_drop=max_drop)}
     drawers |= {mode: partial(_speed, measured=measured, mode=mode) for mode in SPEED_CHARTS}
@@ -57,10 +52,8 @@ def draw_charts(
             figure.set_size_inches(size)
         else:  # nothing to draw: a note instead
             figure = Figure(figsize=(5.2, 1.0), dpi=110)
-            figure.text(
-                0.5, 0.5, f"{title}\nNothing to draw in this run.", ha="center", va="center"
-            )
-        FigureCanvasAgg(figure)
+            note = f"{title}\nNothing to draw in this run."
+            figure.text(0.5, 0.5, note, ha="center", va="center")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})  # same inputs, same bytes
         charts[name] = Chart(title.replace("\n", ", "), buffer.getvalue(), bool(size))
@@ -74,7 +67,7 @@ def _label(ax: Any, title: str, xlabel: str, ylabel: str, grid: str) -> None:
     ax.set_axisbelow(True)
 
 
-def _delta(ax: Any, rows: Sequence[tuple[str, str, Mapping[str, Any]]], max_drop: float | None):
+def _delta(ax: Any, rows: Rows, max_drop: float | None) -> tuple[str, Any]:
     """ΔAP of every precision on every set with its interval, against the budget line."""
     title = f"ΔAP vs {REFERENCE} with its 95% paired-bootstrap interval"
     if not rows:
@@ -83,7 +76,7 @@ def _delta(ax: Any, rows: Sequence[tuple[str, str, Mapping[str, Any]]], max_drop
         error = [[i["delta"] - i["low"]], [i["high"] - i["delta"]]]
         color = COLORS.get(precision, "gray")
         ax.errorbar(i["delta"], y, xerr=error, fmt="o", color=color, capsize=5, markersize=6)
-        text = f"{fmt(i['delta'], DELTA)} {interval(i['low'], i['high'])}"
+        text = f"{fmt(i['delta'], DELTA)} {interval((i['low'], i['high']))}"
         ax.annotate(text, (i["high"], y), (6, 0), textcoords="offset points", va="center", size=8)
     budget = [] if max_drop is None else [-max_drop]
     left = min(*(i["low"] for *_, i in rows), *budget, 0.0)
@@ -104,7 +97,7 @@ def _delta(ax: Any, rows: Sequence[tuple[str, str, Mapping[str, Any]]], max_drop
     return title, (7.6, 1.5 + 0.45 * len(rows))
 
 
-def _speed(ax: Any, measured: Sequence[tuple[str, str, Mapping[str, Any]]], mode: str):
+def _speed(ax: Any, measured: Rows, mode: str) -> tuple[str, Any]:
     """One bar per configuration measured in `mode`, whiskers from the runs' min-max."""
     metric, name, unit, spec = {
         "throughput": ("throughput_fps", "Throughput", "frames/s (FPS), higher is faster", FPS),
@@ -114,14 +107,11 @@ def _speed(ax: Any, measured: Sequence[tuple[str, str, Mapping[str, Any]]], mode
     bars = [(label, s[metric]) for label, m, s in measured if m == mode and s[metric]["median"]]
     if not bars:
         return title, None
-    low, high = (
-        [s["median"] - s["min"] for _, s in bars],
-        [s["max"] - s["median"] for _, s in bars],
-    )
+    whiskers = [[s[m] - s[n] for _, s in bars] for m, n in (("median", "min"), ("max", "median"))]
     # The precision leads every label ("INT8 default"), so it picks the colour.
     colors = [COLORS.get(label.split()[0], "gray") for label, _ in bars]
     heights = [s["median"] for _, s in bars]
-    drawn = ax.bar([label for label, _ in bars], heights, color=colors, yerr=[low, high], capsize=4)
+    drawn = ax.bar([b[0] for b in bars], heights, color=colors, yerr=whiskers, capsize=4)
     # Inside the bars, so the whisker caps stay readable.
     labels = [fmt(h, spec) for h in heights]
     ax.bar_label(drawn, labels=labels, label_type="center", color="white", fontsize=9)
@@ -131,7 +121,7 @@ def _speed(ax: Any, measured: Sequence[tuple[str, str, Mapping[str, Any]]], mode
     return title, (5.2, 3.4)
 
 
-def _classes(ax: Any, name: str, rows: Sequence[Mapping[str, Any]]):
+def _classes(ax: Any, name: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, Any]:
     """The worst classes' ΔAP (delta.yaml lists them worst first)."""
     if len(rows) < 2:  # one class: its ΔAP is the set's, in the change table
         return f"{name}: no per-class chart for fewer than two classes", None

@@ -1,10 +1,7 @@
-"""Should INT8 ship? The verdict and the headline in plain Python (no pandas, no matplotlib):
-the report writes the headline to headline.yaml, and the index page lists that record as stored.
-
-The verdict is on accuracy alone: ΔAP = AP(INT8) - AP(FP32) on the primary evaluation set, with
-its 95% paired-bootstrap interval [low, high], against the budget quantization.max_drop. The
-sentences that state it are in templates/notes.j2.
-"""
+"""Should INT8 ship? The verdict, on accuracy alone: ΔAP = AP(INT8) - AP(FP32) on the primary
+set, its 95% paired-bootstrap interval [low, high], against the budget quantization.max_drop.
+Plain Python (no pandas, no matplotlib): the report writes the headline to headline.yaml and the
+index lists it as stored. The sentences that state it are in templates/notes.j2."""
 
 from __future__ import annotations
 
@@ -38,8 +35,9 @@ def fmt(value: Any, spec: str = "", pair: str = "{}-{}") -> str:
     return str(int(value)) if spec == INT else format(value, spec) if spec else str(value)
 
 
-def interval(low: float | None, high: float | None) -> str:
-    return fmt((low, high), DELTA, "[{}, {}]")
+def interval(bounds: tuple[float | None, float | None]) -> str:
+    """ΔAP's (low, high) interval."""
+    return fmt(tuple(bounds), DELTA, "[{}, {}]")
 
 
 def times(ratio: float | None) -> str:
@@ -49,7 +47,7 @@ def times(ratio: float | None) -> str:
 
 def tone(ratio: float | None, above_one: str) -> str:
     """`above_one` ("good" or "bad") for a ratio above 1, the other below 1, "" at 1."""
-    if ratio is None or ratio == 1:
+    if ratio in (None, 1):
         return ""
     return above_one if ratio > 1 else {"good": "bad", "bad": "good"}[above_one]
 
@@ -60,9 +58,7 @@ def verdict_of(
     """Ship when even the interval's pessimistic end loses at most max_drop AP; do not ship when
     even its optimistic end loses more; otherwise these images cannot tell. No verdict when FP32's
     AP is itself within the budget: no drop could exceed it, so passing would mean nothing."""
-    if low is None or high is None or max_drop is None or reference_ap is None:
-        return "none"
-    if reference_ap <= max_drop:
+    if None in (low, high, max_drop, reference_ap) or reference_ap <= max_drop:
         return "none"
     if low >= -max_drop:
         return "ship"
@@ -81,17 +77,10 @@ class Headline:
     delta: float | None
     low: float | None
     high: float | None
-    # ovflow.benchmark.speedups rows: INT8 against each FP32 baseline (figures None if missing)
+    # ovflow.benchmark.speedups rows: INT8 against each FP32 baseline
     speedups: list[dict[str, Any]]
     ir_bytes: dict[str, int | None]  # REFERENCE and TARGET
-    verdict: Verdict
-
-    @classmethod
-    def judged(cls, **figures: Any) -> Headline:
-        """The figures with their verdict: the one place a verdict is decided."""
-        reference_ap = figures["ap"].get(REFERENCE)
-        found = verdict_of(figures["low"], figures["high"], figures["max_drop"], reference_ap)
-        return cls(**figures, verdict=found)
+    verdict: Verdict  # verdict_of(low, high, max_drop, ap[REFERENCE])
 
     @property
     def size_ratio(self) -> float | None:
