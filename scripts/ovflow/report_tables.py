@@ -87,30 +87,28 @@ def class_table(rows: Sequence[Mapping[str, Any]], target: str) -> Table:
     return _table(rows, columns, [r["class"] for r in rows], "Class")
 
 
-EVALUATION = {
-    "images": ("Images evaluated", v.INT),
-    "selection.images_in_annotations": ("Images annotated", v.INT),
-    "annotations": ("Annotations", v.INT),
-    "classes": ("Classes", None),
-    "max_images": ("max_images", None),
-    "selection.reserve": ("Held out for calibration", v.INT),
-    "selection.seed": ("Seed", v.INT),
-    "unscored_set_classes": ("Set classes not scored", v.INT),
-    "unscored_model_classes": ("Model classes not in the set", v.INT),
-}
-UNSCORED = ("unscored_set_classes", "unscored_model_classes")  # optional keys: class names
+# Optional keys of an accuracy record: classes left out of scoring (the notes list them).
+UNSCORED = {"unscored_set_classes": "Set classes not scored"}
+UNSCORED["unscored_model_classes"] = "Model classes not in the set"
 
 
 def evaluation_table(records: Mapping[str, Mapping[str, Any]]) -> Table:
     """How many images each set evaluated, out of how many, chosen how, scored on what."""
     rows = []
     for r in records.values():
-        counted = {k: len(r[k] or []) for k in UNSCORED if k in r}  # the names are in the notes
-        chosen = {"classes": names(r.get("classes_evaluated", "all"))}
-        chosen["max_images"] = (r.get("selection") or {}).get("max_images") or "all"
-        rows.append(r | counted | chosen)
-    shown = {k: c for k, c in EVALUATION.items() if k not in UNSCORED or any(k in r for r in rows)}
-    return _table(rows, shown, records, "Set")
+        chosen = r.get("selection") or {}
+        row = {
+            "Images evaluated": r.get("images"),
+            "Images annotated": chosen.get("images_in_annotations"),
+            "Annotations": r.get("annotations"),
+            "Classes": names(r.get("classes_evaluated", "all")),
+            "max_images": chosen.get("max_images") or "all",
+            "Held out for calibration": chosen.get("reserve"),
+            "Seed": chosen.get("seed"),
+        }
+        rows.append(row | {c: len(r[k] or []) for k, c in UNSCORED.items() if k in r})
+    frame = pd.DataFrame(rows, index=pd.Index(list(records), name="Set"))
+    return Table(frame, {c: v.INT for c in frame if c not in ("Classes", "max_images")})
 
 
 SPEED = {  # a benchmark configuration's keys, and those speed_table adds
@@ -142,10 +140,12 @@ def speed_table(configurations: Sequence[tuple[str, Mapping[str, Any]]]) -> Tabl
     return _table(rows, SPEED, labels, "Configuration")
 
 
-SPEEDUPS = {  # ovflow.benchmark.speedups keys
+SPEEDUPS = {  # ovflow.benchmark.speedups keys: throughput mode, then latency mode
     "target_fps": ("Throughput (FPS)", v.FPS),
     "baseline_fps": ("Baseline throughput (FPS)", v.FPS),
     "throughput_speedup": ("Throughput speed-up (x)", v.RATIO),
+}
+SPEEDUPS |= {
     "target_latency_ms": ("Latency median (ms)", v.MS),
     "baseline_latency_ms": ("Baseline latency median (ms)", v.MS),
     "latency_speedup": ("Latency speed-up (x)", v.RATIO),
