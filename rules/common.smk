@@ -87,7 +87,7 @@ def archive_spec(filename):
 
 
 def report_inputs(wildcards):
-    """Rule report's inputs, each named by ovflow.report.input_key (scripts/report.py reads
+    """Rule report's inputs, each named by ovflow.paths.input_key (ovflow.report reads
     them by those names): accuracy per set and precision, delta.yaml per set, per precision
     its benchmark, samples and IR weights, and the conversion and quantization records.
     """
@@ -113,7 +113,7 @@ def report_inputs(wildcards):
 
 def index_inputs(wildcards):
     """Rule index's inputs: each model's headline.yaml and its report.html and report.md,
-    named by ovflow.report.input_key."""
+    named by ovflow.paths.input_key."""
     return {
         input_key(kind, model): path(model)
         for model in MODELS
