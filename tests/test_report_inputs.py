@@ -109,6 +109,7 @@ def test_an_ir_source_record_is_shown_as_it_is(shared: Path, tmp_path: Path) -> 
         "ir": {"xml": "omz/<b>m</b>.xml", "xml_sha256": "ab" * 32},
         "detection_output": {"op": "DetectionOutput", "top_k": 100},
         "preprocessing": {"reverse_channels": True, "mean": [127.5, 127.5, 127.5]},
+        "outputs_dropped": [],
     }
     run.files.conversion.write_text(yaml.safe_dump(record))
     write_run(run)
@@ -121,6 +122,7 @@ def test_an_ir_source_record_is_shown_as_it_is(shared: Path, tmp_path: Path) -> 
         "- **detection_output.top_k**: 100",
         "- **preprocessing.reverse_channels**: True",
         "- **preprocessing.mean**: 127.5, 127.5, 127.5",
+        "- **outputs_dropped**: —",
     ):
         assert fact in md.splitlines()
     assert "<dt>ir.xml</dt><dd>omz/&lt;b&gt;m&lt;/b&gt;.xml</dd>" in page
@@ -158,6 +160,17 @@ def test_absent_unscored_keys_show_nothing(shared: Path, tmp_path: Path) -> None
     columns = next(iter(_md_table(md, "### Evaluation sets").values()))
     assert "Set classes not scored" not in columns and "Model classes not in the set" not in columns
     assert "not scored" not in md and "cannot predict" not in md
+
+
+def test_no_class_left_out_says_nothing_but_zero(shared: Path, tmp_path: Path) -> None:
+    run = make_run(tmp_path, SSDLITE)
+    for path in run.files.accuracy["coco"].values():
+        _edit(path, lambda r: r.update(unscored_set_classes=[], unscored_model_classes=[]))
+    write_run(run)
+    md = run.outputs.md.read_text()
+    coco = _md_table(md, "### Evaluation sets")["coco"]
+    assert coco["Set classes not scored"] == coco["Model classes not in the set"] == "0"
+    assert "not scored:" not in md and "cannot predict" not in md
 
 
 def test_the_index_lists_the_stored_verdict(shared: Path, tmp_path: Path) -> None:
