@@ -143,11 +143,14 @@ def test_classes_left_out_of_scoring_are_listed(shared: Path, tmp_path: Path) ->
         _edit(path, lambda record: record.update(unscored_model_classes=left_out))
     for path in run.files.accuracy["coco"].values():
         _edit(path, lambda record: record.update(unscored_set_classes=["hair drier"]))
+    for path in run.files.accuracy["person"].values():  # a person-only model on the set
+        _edit(path, lambda record: record.update(unscored_set_classes=["dog"]))
     write_run(run)
     md = run.outputs.md.read_text()
+    assert "1827 annotations; scored on person only: its AP is the person AP." in md
     sets = _md_table(md, "### Evaluation sets")
     assert sets["person"]["Model classes not in the set"] == "3"
-    assert sets["person"]["Set classes not scored"] == "—"
+    assert sets["person"]["Set classes not scored"] == "1"
     assert sets["coco"]["Set classes not scored"] == "1"
     assert "Model classes the set has no annotations of, not scored: bicycle, car, dog." in md
     assert "set classes the model cannot predict (hair drier)." in md
