@@ -36,7 +36,7 @@ def fp32_ir(model: str, work: Path, **convert_options) -> Path:
     converted = convert.convert(
         archive_dir(model, work / "archive"), catalog.load_model(model), **convert_options
     )
-    ir_files.save_ir(converted, xml, "FP32")
+    ir_files.save_ir(converted.model, xml, "FP32")
     return xml
 
 

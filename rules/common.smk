@@ -1,5 +1,7 @@
 # Helpers shared by the rules: where inputs come from, given the config.
 
+from ovflow.paths import input_key
+
 
 def model_overrides(model):
     return config["model_overrides"].get(model, {})
@@ -33,6 +35,8 @@ def coco_annotations():
 
 PRIMARY_DATASET = "coco"
 DATASETS = [PRIMARY_DATASET, *config["extra_datasets"]]
+# Precisions compared with the reference (delta.yaml per set) in this run.
+COMPARES = precisions.REFERENCE in PRECISIONS and len(PRECISIONS) > 1
 
 
 def dataset_images(dataset):
@@ -90,6 +94,45 @@ def archive_spec(filename):
         if spec.name == filename:
             return spec
     raise ValueError(f"{filename}: not a download the catalog knows")
+
+
+def report_inputs(wildcards):
+    """Rule report's inputs, each named by ovflow.paths.input_key (ovflow.report reads
+    them by those names): accuracy per set and precision, delta.yaml per set, per precision
+    its benchmark, samples and IR weights, and the conversion and quantization records.
+    """
+    model = wildcards.model
+    named = {
+        input_key("accuracy", d, p): PATHS.accuracy(model, d, p)
+        for d in DATASETS
+        for p in PRECISIONS
+    }
+    if COMPARES:
+        named |= {
+            input_key("delta", d): PATHS.accuracy_delta(model, d) for d in DATASETS
+        }
+    for p in PRECISIONS:
+        named[input_key("benchmark", p)] = PATHS.benchmark(model, p)
+        named[input_key("samples", p)] = PATHS.samples_dir(model, p)
+        named[input_key("bin", p)] = PATHS.ir_bin(model, p)
+    named["conversion"] = PATHS.conversion_info(model)
+    if precisions.QUANTIZED in PRECISIONS:
+        named["quantization"] = PATHS.quantization_info(model)
+    return named
+
+
+def index_inputs(wildcards):
+    """Rule index's inputs: each model's headline.yaml and its report.html and report.md,
+    named by ovflow.paths.input_key."""
+    return {
+        input_key(kind, model): path(model)
+        for model in MODELS
+        for kind, path in (
+            ("headline", PATHS.report_headline),
+            ("html", PATHS.report_html),
+            ("md", PATHS.report_md),
+        )
+    }
 
 
 def reproduce_command():

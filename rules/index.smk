@@ -3,9 +3,7 @@
 
 rule index:
     input:
-        headlines=expand(PATHS.report_headline("{model}"), model=MODELS),
-        html=expand(PATHS.report_html("{model}"), model=MODELS),
-        md=expand(PATHS.report_md("{model}"), model=MODELS),
+        unpack(index_inputs),
     output:
         md=PATHS.index_md,
         html=report(
@@ -19,5 +17,7 @@ rule index:
     conda:
         "../envs/report.yaml"
     threads: 1
+    params:
+        models=MODELS,
     script:
         "../scripts/index.py"

@@ -27,6 +27,7 @@ rule convert:
     output:
         xml=PATHS.ir_xml("{model}", "FP32"),
         bin=PATHS.ir_bin("{model}", "FP32"),
+        info=PATHS.conversion_info("{model}"),
     log:
         PATHS.log("{model}/convert"),
     wildcard_constraints:

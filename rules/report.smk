@@ -1,36 +1,30 @@
 # One comparison report per model: report.md, a self-contained report.html, its charts as
 # PNGs (also in `snakemake --report`) and headline.yaml for the index page.
 
-COMPARES = "FP32" in PRECISIONS and len(PRECISIONS) > 1
+from ovflow.report_charts import DELTA_CHART, SPEED_CHARTS, chart_names, class_chart
+
+# Each chart's PNG: an output named after the chart (scripts/report.py finds it so), captioned.
+CAPTIONS = {
+    DELTA_CHART: "delta_plot",
+    **dict.fromkeys(SPEED_CHARTS, "speed_plot"),
+    **{class_chart(d): "class_plot" for d in DATASETS},
+}
+PLOTS = {
+    name: report(
+        PATHS.plot("{model}", name),
+        category="Plots",
+        subcategory="{model}",
+        caption=f"../report/{CAPTIONS[name]}.rst",
+    )
+    for name in chart_names(DATASETS)
+}
 
 
 rule report:
     input:
-        # Set by set, each set's precisions in order: scripts/report.py reads them so.
-        accuracy=[PATHS.accuracy("{model}", d, p) for d in DATASETS for p in PRECISIONS],
-        deltas=(
-            expand(PATHS.accuracy_delta("{{model}}", "{dataset}"), dataset=DATASETS)
-            if COMPARES
-            else []
-        ),
-        benchmark=expand(
-            PATHS.benchmark("{{model}}", "{precision}"), precision=PRECISIONS
-        ),
-        samples=expand(
-            PATHS.samples_dir("{{model}}", "{precision}"), precision=PRECISIONS
-        ),
-        bins=expand(PATHS.ir_bin("{{model}}", "{precision}"), precision=PRECISIONS),
-        quantization=(
-            PATHS.quantization_info("{model}") if "INT8" in PRECISIONS else []
-        ),
-        # Where the score threshold is read: an archive's pipeline.config, an IR model's
-        # conversion.yaml (its own post-processing).
-        pipeline=lambda wc: (
-            PATHS.pipeline_config(wc.model)
-            if model_spec(wc.model).source == "archive"
-            else PATHS.conversion_info(wc.model)
-        ),
+        unpack(report_inputs),
     output:
+        **PLOTS,
         md=PATHS.report_md("{model}"),
         html=report(
             PATHS.report_html("{model}"),
@@ -39,31 +33,6 @@ rule report:
             caption="../report/report.rst",
         ),
         headline=PATHS.report_headline("{model}"),
-        # Chart files are named after the charts ovflow.report draws (it checks they match).
-        delta_plot=report(
-            PATHS.plot("{model}", "delta_ap"),
-            category="Plots",
-            subcategory="{model}",
-            caption="../report/delta_plot.rst",
-        ),
-        speed_plots=[
-            report(
-                PATHS.plot("{model}", mode),
-                category="Plots",
-                subcategory="{model}",
-                caption="../report/speed_plot.rst",
-            )
-            for mode in ("throughput", "latency")
-        ],
-        class_plots=[
-            report(
-                PATHS.plot("{model}", f"class_delta_{d}"),
-                category="Plots",
-                subcategory="{model}",
-                caption="../report/class_plot.rst",
-            )
-            for d in DATASETS
-        ],
     log:
         PATHS.log("{model}/report"),
     conda:
@@ -72,8 +41,16 @@ rule report:
     params:
         datasets=DATASETS,
         precisions=PRECISIONS,
-        spec=lambda wc: model_spec(wc.model),
-        config=config,
-        commands=[reproduce_command(), f"{reproduce_command()} --report report.zip"],
+        meta=lambda wc: {
+            "model": wc.model,
+            "description": model_spec(wc.model).description,
+            "max_drop": config["quantization"]["max_drop"],
+            "sample_score_threshold": config["samples"]["score_threshold"],
+            "config": config,
+            "commands": [
+                reproduce_command(),
+                f"{reproduce_command()} --report report.zip",
+            ],
+        },
     script:
         "../scripts/report.py"

@@ -10,12 +10,13 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
+import yaml
 from availability import needs
 
 from conftest import MIRROR, SUBSET, TF_REFERENCE
 from ovflow import catalog, coco_eval, postprocess
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
-from ovflow.convert import ConversionError, convert, postprocess_settings
+from ovflow.convert import ConversionError, Converted, convert, postprocess_settings
 from ovflow.detections import Detections, parse_detection_output
 from ovflow.download import extract_tar_folder
 from ovflow.images import load_rgb, resize_bilinear_tf, to_input_tensor
@@ -42,8 +43,13 @@ def ssdlite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ssdlite(ssdlite_dir: Path) -> ov.Model:
+def converted(ssdlite_dir: Path) -> Converted:
     return convert(ssdlite_dir, catalog.load_model("ssdlite_mobilenet_v2"))
+
+
+@pytest.fixture(scope="module")
+def ssdlite(converted: Converted) -> ov.Model:
+    return converted.model
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +67,30 @@ def test_interface_is_open_model_zoo(ssdlite: ov.Model) -> None:
     assert list(output.get_shape()) == [1, 1, 100, 7]
 
 
+def test_record_says_what_conversion_decided(converted: Converted, ssdlite_dir: Path) -> None:
+    """The record beside the FP32 IR, as YAML reads it back: the archive, the model's own
+    post-processing from pipeline.config, and the anchor check."""
+    record = yaml.safe_load(yaml.safe_dump(converted.record))
+    spec = catalog.load_model("ssdlite_mobilenet_v2")
+    assert record["source"] == "archive"
+    assert record["archive"] == {
+        "url": spec.archive.url,
+        "name": spec.archive.name,
+        "sha256": spec.archive.sha256,
+    }
+    post = record["postprocess"]
+    assert (post["score_threshold"], post["score_threshold_source"]) == (1e-8, "pipeline.config")
+    assert (post["iou_threshold"], post["max_per_class"], post["max_total"]) == (0.6, 100, 100)
+    assert post["box_coder_scales"] == [10.0, 10.0, 5.0, 5.0]
+    check = record["anchor_check"]
+    assert check["anchors"] == 1917 and 0 <= check["max_difference"] <= check["tolerance"]
+    chosen = convert(ssdlite_dir, spec, score_threshold=0.05).record["postprocess"]
+    assert (chosen["score_threshold"], chosen["score_threshold_source"]) == (
+        0.05,
+        "postprocess.score_threshold",
+    )
+
+
 def test_no_tf_loops_left(ssdlite: ov.Model) -> None:
     types = [op.get_type_name() for op in ssdlite.get_ordered_ops()]
     assert not {"Loop", "TensorIterator"} & set(types)
@@ -70,7 +100,7 @@ def test_no_tf_loops_left(ssdlite: ov.Model) -> None:
 def test_both_catalog_models_convert_from_their_archives(tmp_path: Path) -> None:
     model = convert(
         extract("ssd_mobilenet_v1_coco", tmp_path), catalog.load_model("ssd_mobilenet_v1_coco")
-    )
+    ).model
     out = ov.Core().compile_model(model, "CPU", F32)(np.zeros((1, 3, 300, 300), np.float32))[0]
     assert out.shape == (1, 1, 100, 7)
     dets = parse_detection_output(out)

@@ -45,7 +45,7 @@ def ssdlite(tmp_path_factory: pytest.TempPathFactory) -> tuple[ov.Model, np.ndar
     folder = tmp_path_factory.mktemp("ssdlite_archive")
     extract_tar_folder(archive, spec.archive.folder, folder, [GRAPH_FILE, PIPELINE_FILE])
     anchors = ssd_anchors(parse_pipeline_config((folder / PIPELINE_FILE).read_text()))
-    return convert(folder, spec), anchors
+    return convert(folder, spec).model, anchors
 
 
 def caffe_ir(ssdlite: tuple[ov.Model, np.ndarray], xml: Path, classes=None) -> Path:

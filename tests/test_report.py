@@ -3,7 +3,8 @@ stated rule, the HTML page is self-contained, and the index links every model's 
 
 The fixtures are files shaped as the workflow writes them (accuracy YAMLs of two evaluation
 sets, delta.yaml, benchmark JSONs, quantization.yaml, IR .bin files, drawn samples), read back
-through ovflow.report.read_inputs as rule report reads them.
+through ovflow.report.ReportInputs.read as rule report reads them (named as rules/common.smk
+names them).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import re
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ import yaml
 from PIL import Image
 from test_benchmark import make_record, validate
 
-from ovflow import catalog, report
+from ovflow import catalog, report, report_charts, report_tables, verdict
+from ovflow.coco_eval import STAT_NAMES
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.detections import Detections
 from ovflow.draw import draw_detections
-from ovflow.paths import Paths
+from ovflow.paths import Paths, input_key
 
 PRECISIONS = ("FP32", "FP16", "INT8")
 DATASETS = ("coco", "person")
@@ -40,14 +42,15 @@ MAX_DROP = 0.01
 # Ratios of each stat to AP, to make the other 11 stats differ from AP and each other.
 STAT_SHAPE = dict(
     zip(
-        report.STATS,
+        STAT_NAMES,
         (1.0, 1.52, 1.03, 0.09, 0.71, 1.61, 0.93, 1.19, 1.22, 0.17, 0.99, 1.78),
         strict=True,
     )
 )
 # Every chart of a report on DATASETS: the PNG files rule report declares.
-CHARTS = [report.DELTA_CHART, *report.SPEED_CHARTS, *(report.class_chart(d) for d in DATASETS)]
+CHARTS = report_charts.chart_names(DATASETS)
 COCO_CLASSES = list(catalog.load_model(SSDLITE).labels.values())
+SSDLITE_ARCHIVE = catalog.load_model(SSDLITE).archive
 BOOTSTRAP = (
     "Paired percentile bootstrap over images: 1000 resamples of the images drawn with "
     "replacement (numpy default_rng seed 0), the same for both."
@@ -91,12 +94,55 @@ NUMBERS = {
 
 
 @dataclass(frozen=True)
+class Files:
+    """The files one model's report is made from."""
+
+    accuracy: Mapping[str, Mapping[str, Path]]  # set → precision → YAML; primary set first
+    deltas: Mapping[str, Path]  # set → delta.yaml
+    benchmark: Mapping[str, Path]  # precision → benchmark JSON
+    samples: Mapping[str, Path]  # precision → folder of annotated JPEGs
+    ir_bins: Mapping[str, Path]  # precision → IR .bin
+    conversion: Path
+    quantization: Path | None = None
+
+    def named(self) -> dict[str, Path]:
+        """As rule report's inputs, named as rules/common.smk names them."""
+        named = {
+            input_key("accuracy", s, p): f for s, fs in self.accuracy.items() for p, f in fs.items()
+        }
+        named |= {input_key("delta", s): f for s, f in self.deltas.items()}
+        for kind, files in (("benchmark", self.benchmark), ("samples", self.samples)):
+            named |= {input_key(kind, p): f for p, f in files.items()}
+        named |= {input_key("bin", p): f for p, f in self.ir_bins.items()}
+        named["conversion"] = self.conversion
+        return named | ({"quantization": self.quantization} if self.quantization else {})
+
+    def read(self, meta: Mapping[str, Any]) -> report.ReportInputs:
+        precisions = list(self.benchmark)
+        return report.ReportInputs.read(self.named(), list(self.accuracy), precisions, meta)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one model's report goes."""
+
+    md: Path
+    html: Path
+    headline: Path
+    plots: Mapping[str, Path]  # chart name → PNG
+
+    def named(self) -> dict[str, Path]:
+        """As rule report's outputs, named as rules/report.smk names them."""
+        return {"md": self.md, "html": self.html, "headline": self.headline, **self.plots}
+
+
+@dataclass(frozen=True)
 class Run:
     """One model's report inputs on disk, and where its report goes."""
 
-    files: report.ReportFiles
-    outputs: report.ReportOutputs
-    meta: report.ReportMeta
+    files: Files
+    outputs: Outputs
+    meta: dict[str, Any]
 
 
 def _stats(ap: float) -> dict[str, float]:
@@ -222,6 +268,33 @@ def _quantization(model: str) -> dict[str, Any]:
     return info
 
 
+def _conversion(spec: catalog.ModelSpec) -> dict[str, Any]:
+    """conversion.yaml as rule convert writes it for a TF archive."""
+    return {
+        "source": "archive",
+        "archive": {
+            "url": spec.archive.url,
+            "name": spec.archive.name,
+            "sha256": spec.archive.sha256,
+        },
+        "postprocess": {
+            "box_coder_scales": [10.0, 10.0, 5.0, 5.0],
+            "iou_threshold": 0.6,
+            "score_threshold": 1e-8,
+            "max_per_class": 100,
+            "max_total": 100,
+            "candidate_anchors": 512,
+            "score_threshold_source": "pipeline.config",
+        },
+        "anchor_check": {
+            "anchors": 1917,
+            "max_difference": 0.0,
+            "tolerance": 1e-5,
+            "result": "the anchors from pipeline.config match the graph's",
+        },
+    }
+
+
 def _picture(folder: Path, name: str) -> Path:
     """A 640x426 JPEG to draw samples on: the report embeds samples, whatever they show."""
     path = folder / name
@@ -276,8 +349,9 @@ def make_run(root: Path, model: str) -> Run:
             f.truncate(size)  # sparse: only the size matters
         _samples(paths.samples_dir(model, precision), root / "pictures", precision)
     spec = catalog.load_model(model)
+    conversion = _dump(paths.conversion_info(model), yaml.safe_dump(_conversion(spec)))
     return Run(
-        files=report.ReportFiles(
+        files=Files(
             accuracy=accuracy_files,
             deltas=delta_files,
             benchmark={
@@ -286,11 +360,12 @@ def make_run(root: Path, model: str) -> Run:
             },
             samples={p: paths.samples_dir(model, p) for p in PRECISIONS},
             ir_bins=bins,
+            conversion=conversion,
             quantization=_dump(
                 paths.quantization_info(model), yaml.safe_dump(_quantization(model))
             ),
         ),
-        outputs=report.ReportOutputs(
+        outputs=Outputs(
             md=paths.report_md(model),
             html=paths.report_html(model),
             headline=paths.report_headline(model),
@@ -299,11 +374,7 @@ def make_run(root: Path, model: str) -> Run:
         meta={
             "model": model,
             "description": spec.description,
-            "archive_url": spec.archive.url,
-            "archive_sha256": spec.archive.sha256,
             "max_drop": MAX_DROP,
-            "score_threshold": 1e-8,
-            "score_threshold_source": "the model's own, from its pipeline.config",
             "sample_score_threshold": 0.4,
             "config": {"models": [model], "quantization": {"preset": "performance"}},
             "commands": ["snakemake --cores all --configfile c.yaml", "pytest -q"],
@@ -312,7 +383,7 @@ def make_run(root: Path, model: str) -> Run:
 
 
 def write_run(run: Run) -> report.Headline:
-    return report.write_report(report.read_inputs(run.files, run.meta), run.outputs)
+    return report.write_report(run.files.read(run.meta), run.outputs.named())
 
 
 @pytest.fixture(scope="module")
@@ -434,7 +505,7 @@ def mismatches(md: str, run: Run) -> list[str]:
             for stat, value in record["stats"].items():
                 expect(f"{dataset} {precision} {stat}", table[precision][stat], f"{value:.4f}")
         images = str(records["FP32"]["images"])
-        expect(f"{dataset} images", counts[dataset][report.EVALUATED], images)
+        expect(f"{dataset} images", counts[dataset]["Images evaluated"], images)
         changes = _md_table(md, f"#### {dataset}: change vs FP32")
         for precision, comparison in deltas[dataset]["comparisons"].items():
             for stat, value in comparison["stats"].items():
@@ -443,7 +514,7 @@ def mismatches(md: str, run: Run) -> list[str]:
             bounds = comparison["ap_interval"]
             expect(
                 f"{dataset} {precision} interval",
-                changes[precision][report.INTERVAL],
+                changes[precision]["ΔAP 95% interval"],
                 f"[{bounds['low']:+.4f}, {bounds['high']:+.4f}]",
             )
         # The worst classes, in delta.yaml's order (worst first); none for a one-class set.
@@ -455,9 +526,9 @@ def mismatches(md: str, run: Run) -> list[str]:
         for row, wanted in zip(classes, wanted_rows, strict=False):
             name = wanted["class"]
             expect(f"{dataset} class", row["Class"], name)
-            expect(f"{dataset} {name} FP32", row[report.REFERENCE_AP], f"{wanted['reference']:.4f}")
-            expect(f"{dataset} {name} INT8", row[report.TARGET_AP], f"{wanted['candidate']:.4f}")
-            expect(f"{dataset} {name} ΔAP", row[report.DELTA_AP], f"{wanted['delta']:+.4f}")
+            expect(f"{dataset} {name} FP32", row["FP32 AP"], f"{wanted['reference']:.4f}")
+            expect(f"{dataset} {name} INT8", row["INT8 AP"], f"{wanted['candidate']:.4f}")
+            expect(f"{dataset} {name} ΔAP", row["ΔAP"], f"{wanted['delta']:+.4f}")
     return found
 
 
@@ -502,7 +573,7 @@ def test_the_comparison_catches_a_number_that_differs(
     md: str,
     run: Run,
     tmp_path: Path,
-    where: Callable[[report.ReportFiles], Path],
+    where: Callable[[Files], Path],
     change: Callable[[Path], None],
     reported: str,
 ) -> None:
@@ -516,13 +587,13 @@ def test_the_comparison_catches_a_number_that_differs(
     assert any(line.startswith(reported) for line in found), found
 
 
-def _replace_file(files: report.ReportFiles, old: Path, new: Path) -> report.ReportFiles:
+def _replace_file(files: Files, old: Path, new: Path) -> Files:
     def swap(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: swap(v) for k, v in value.items()}
         return new if value == old else value
 
-    return report.ReportFiles(**{f.name: swap(getattr(files, f.name)) for f in fields(files)})
+    return Files(**{f.name: swap(getattr(files, f.name)) for f in fields(files)})
 
 
 def test_verdict_line_states_the_interval_and_the_budget(md: str) -> None:
@@ -540,7 +611,7 @@ def test_verdict_line_states_the_interval_and_the_budget(md: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "reference_ap", "verdict"),
+    ("low", "high", "reference_ap", "expected"),
     [
         (-0.0049, 0.0006, 0.29, "ship"),
         (-0.01, 0.002, 0.29, "ship"),  # the interval's pessimistic end exactly on the budget
@@ -552,35 +623,31 @@ def test_verdict_line_states_the_interval_and_the_budget(md: str) -> None:
         (-0.0003, 0.0005, 0.0004, "none"),
     ],
 )
-def test_verdict_rule(low: float | None, high: float, reference_ap: float, verdict: str) -> None:
-    assert report.verdict_of(low, high, MAX_DROP, reference_ap) == verdict
-    assert report.verdict_of(-0.001, 0.001, None, reference_ap) == "none"
+def test_verdict_rule(low: float | None, high: float, reference_ap: float, expected: str) -> None:
+    assert verdict.verdict_of(low, high, MAX_DROP, reference_ap) == expected
+    assert verdict.verdict_of(-0.001, 0.001, None, reference_ap) == "none"
 
 
-def test_a_model_that_detects_nothing_gets_no_verdict() -> None:
-    head = report.Headline(
-        model=V1,
-        dataset="coco",
-        images=206,
-        max_drop=MAX_DROP,
-        ap={"FP32": 0.00043, "INT8": 0.00059},
-        delta=0.00016,
-        low=-0.0003,
-        high=0.0005,
-        speedups=[],
-        ir_bytes={},
-    )
-    assert head.verdict_text().startswith(
-        "No verdict: FP32 AP 0.0004 on coco is within the 0.01 budget itself"
-    )
+def test_a_model_that_detects_nothing_gets_no_verdict(tmp_path: Path) -> None:
+    run = make_run(tmp_path, V1)
+    inputs = run.files.read(run.meta)
+    for precision, ap in (("FP32", 0.00043), ("INT8", 0.00059)):
+        inputs.accuracy["coco"][precision]["stats"]["AP"] = ap
+    bounds = inputs.comparisons["coco"]["INT8"]["ap_interval"]
+    bounds.update(delta=0.00016, low=-0.0003, high=0.0005)
+    head = report.write_report(inputs, run.outputs.named())
+    assert head.verdict == "none"
+    assert (
+        "**No verdict: FP32 AP 0.0004 on coco is within the 0.01 budget itself, so no INT8 drop "
+        "could exceed it; the FP32 model barely detects anything"
+    ) in run.outputs.md.read_text()
 
 
 def test_headline_yaml_round_trips(run: Run) -> None:
-    head = report.read_headline(run.outputs.headline)
+    head = verdict.Headline.read(run.outputs.headline)
     record = yaml.safe_load(run.outputs.headline.read_text())
     assert head.verdict == record["verdict"] == "ship"
-    assert head.verdict_text() == record["verdict_text"]
-    assert head.to_record() == record
+    assert asdict(head) == record
     interval = yaml.safe_load(run.files.deltas["coco"].read_text())["comparisons"]["INT8"]
     assert (head.delta, head.low, head.high) == tuple(
         interval["ap_interval"][k] for k in ("delta", "low", "high")
@@ -593,32 +660,32 @@ def test_headline_yaml_round_trips(run: Run) -> None:
 def test_markdown_speed_table_equals_the_benchmark_json(md: str, run: Run) -> None:
     bench = {p: json.loads(f.read_text()) for p, f in run.files.benchmark.items()}
     rows = _md_rows(md, "## Speed")
-    shown = {(row["Configuration"], row[report.MODE]): row for row in rows}
+    shown = {(row["Configuration"], row["Mode"]): row for row in rows}
     expected = [(p, c) for p in PRECISIONS for c in bench[p]["configurations"]]
     assert list(shown) == [(f"{p} {c['setting']}", c["mode"]) for p, c in expected]
     for precision, config in expected:
         row = shown[f"{precision} {config['setting']}", config["mode"]]
         fps, latency = config["summary"]["throughput_fps"], config["summary"]["latency_median_ms"]
-        assert row[report.FPS] == f"{fps['median']:.1f}"
-        assert row[report.FPS_RANGE] == f"{fps['min']:.1f}-{fps['max']:.1f}"
-        assert row[report.LATENCY_MEDIAN] == f"{latency['median']:.2f}"
-        assert row[report.LATENCY_RANGE] == f"{latency['min']:.2f}-{latency['max']:.2f}"
-        assert row[report.LATENCY_AVG] == f"{config['summary']['latency_avg_ms']['median']:.2f}"
-        assert row[report.INFERENCE_PRECISION] == config["inference_precision"]
-        assert row[report.CONV_PRECISION] == ", ".join(config["executed_layers"]["Convolution"])
-        assert row[report.STREAMS] == str(config["streams"])
-        assert row[report.THREADS] == str(config["threads"])
-        assert row[report.RUNS] == str(len(config["runs"]))
+        assert row["Throughput (FPS)"] == f"{fps['median']:.1f}"
+        assert row["Throughput min-max (FPS)"] == f"{fps['min']:.1f}-{fps['max']:.1f}"
+        assert row["Latency median (ms)"] == f"{latency['median']:.2f}"
+        assert row["Latency median min-max (ms)"] == f"{latency['min']:.2f}-{latency['max']:.2f}"
+        assert row["Latency avg (ms)"] == f"{config['summary']['latency_avg_ms']['median']:.2f}"
+        assert row["Inference precision"] == config["inference_precision"]
+        assert row["Convolutions in"] == ", ".join(config["executed_layers"]["Convolution"])
+        assert row["Streams"] == str(config["streams"])
+        assert row["Threads"] == str(config["threads"])
+        assert row["Runs"] == str(len(config["runs"]))
 
 
 def test_speed_table_shows_medians_not_means(md: str) -> None:
-    shown = {(r["Configuration"], r[report.MODE]): r for r in _md_rows(md, "## Speed")}
+    shown = {(r["Configuration"], r["Mode"]): r for r in _md_rows(md, "## Speed")}
     numbers = NUMBERS[SSDLITE]
     for label, fps in numbers.fps.items():
-        assert shown[label, "throughput"][report.FPS] == f"{fps:.1f}"
-        assert shown[label, "latency"][report.LATENCY_MEDIAN] == f"{numbers.latency[label]:.2f}"
-    assert shown["INT8 default", "throughput"][report.CONV_PRECISION] == "i8, u8"
-    assert shown["FP32 f32", "latency"][report.INFERENCE_PRECISION] == "f32"
+        assert shown[label, "throughput"]["Throughput (FPS)"] == f"{fps:.1f}"
+        assert shown[label, "latency"]["Latency median (ms)"] == f"{numbers.latency[label]:.2f}"
+    assert shown["INT8 default", "throughput"]["Convolutions in"] == "i8, u8"
+    assert shown["FP32 f32", "latency"]["Inference precision"] == "f32"
 
 
 def test_markdown_speedup_table(md: str) -> None:
@@ -630,27 +697,27 @@ def test_markdown_speedup_table(md: str) -> None:
     # Hand-computed from the medians above.
     for target, baseline in pairs:
         row = table[f"{target} vs {baseline}"]
-        assert row[report.FPS] == f"{fps[target]:.1f}"
-        assert row[report.BASELINE_FPS] == f"{fps[baseline]:.1f}"
-        assert row[report.SPEEDUP] == f"{fps[target] / fps[baseline]:.2f}"
-        assert row[report.LATENCY_MEDIAN] == f"{latency[target]:.2f}"
-        assert row[report.BASELINE_LATENCY] == f"{latency[baseline]:.2f}"
-        assert row[report.LATENCY_SPEEDUP] == f"{latency[baseline] / latency[target]:.2f}"
+        assert row["Throughput (FPS)"] == f"{fps[target]:.1f}"
+        assert row["Baseline throughput (FPS)"] == f"{fps[baseline]:.1f}"
+        assert row["Throughput speed-up (x)"] == f"{fps[target] / fps[baseline]:.2f}"
+        assert row["Latency median (ms)"] == f"{latency[target]:.2f}"
+        assert row["Baseline latency median (ms)"] == f"{latency[baseline]:.2f}"
+        assert row["Latency speed-up (x)"] == f"{latency[baseline] / latency[target]:.2f}"
 
 
 def test_markdown_size_table(md: str) -> None:
     sizes = _md_table(md, "## Size")
     ir_sizes = NUMBERS[SSDLITE].ir_sizes
     for precision in PRECISIONS:
-        assert sizes[precision][report.SIZE] == f"{ir_sizes[precision] / 1e6:.2f}"
+        assert sizes[precision]["IR size (MB)"] == f"{ir_sizes[precision] / 1e6:.2f}"
         ratio = ir_sizes[precision] / ir_sizes["FP32"]
-        assert sizes[precision][report.SIZE_RATIO] == f"{ratio:.2f}"
+        assert sizes[precision]["Size vs FP32 (x)"] == f"{ratio:.2f}"
 
 
 def test_one_class_set_says_its_class(md: str) -> None:
     assert "a one-class set, scored on person only: its AP is the person AP." in md
-    assert _md_table(md, "### Evaluation sets")["person"][report.CLASSES] == "person"
-    assert _md_table(md, "### Evaluation sets")["coco"][report.CLASSES] == "all"
+    assert _md_table(md, "### Evaluation sets")["person"]["Classes"] == "person"
+    assert _md_table(md, "### Evaluation sets")["coco"]["Classes"] == "all"
     assert "#### person: per-class AP" not in md  # its one class's ΔAP is the set's
 
 
@@ -666,15 +733,20 @@ def test_markdown_links_samples_and_plots_relative_to_itself(md: str, run: Run) 
     assert first.index("[FP32]") < first.index("[INT8]") < first.index("[FP16]")
     # Every chart with something to draw (not the one-class set's per-class chart).
     plots = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    drawn = [p for name, p in run.outputs.plots.items() if name != report.class_chart("person")]
+    drawn = [
+        p for name, p in run.outputs.plots.items() if name != report_charts.class_chart("person")
+    ]
     assert sorted((base / p).resolve() for p in plots) == sorted(p.resolve() for p in drawn)
 
 
 def test_markdown_says_how_it_was_made(md: str, run: Run) -> None:
     bench = [json.loads(f.read_text()) for f in run.files.benchmark.values()]
     for text in (
-        run.meta["archive_sha256"],
-        run.meta["archive_url"],
+        f"**archive.sha256**: {SSDLITE_ARCHIVE.sha256}",
+        f"**archive.url**: {SSDLITE_ARCHIVE.url}",
+        "**Made from**: archive",
+        "**anchor_check.result**: the anchors from pipeline.config match the graph's",
+        "**postprocess.box_coder_scales**: 10.0, 10.0, 5.0, 5.0",
         "mode default (nncf.quantize), preset performance, 300 calibration images from "
         "../shared/data/coco-val2017-person/val2017; 88 FakeQuantize ops",
         "**Layers kept in float**: none",
@@ -743,7 +815,11 @@ def test_html_embeds_the_plot_files_and_samples(page: str, run: Run) -> None:
     pngs = [data for mime, data in decoded if mime == "image/png"]
     jpegs = [data for mime, data in decoded if mime == "image/jpeg"]
     # ΔAP, the per-class chart (of coco: person has one class), then speed.
-    order = [report.DELTA_CHART, report.class_chart("coco"), *report.SPEED_CHARTS]
+    order = [
+        report_charts.DELTA_CHART,
+        report_charts.class_chart("coco"),
+        *report_charts.SPEED_CHARTS,
+    ]
     assert pngs == [run.outputs.plots[name].read_bytes() for name in order]
     samples = {p: sorted(f.glob("*.jpg")) for p, f in run.files.samples.items()}
     side_by_side = ("FP32", "INT8", "FP16")
@@ -755,7 +831,7 @@ def test_plot_files_are_pictures_with_data(run: Run) -> None:
         with Image.open(path) as image:
             assert image.format == "PNG"
             # A one-class set gets a note instead of a one-bar chart.
-            if name == report.class_chart("person"):
+            if name == report_charts.class_chart("person"):
                 assert image.height < 150
                 continue
             assert image.width > 300 and image.height > 150
@@ -773,19 +849,27 @@ def test_html_shows_the_same_numbers(page: str, run: Run) -> None:
     assert f'<div class="value">{loss:+.4f}</div>' in page
     assert '<div class="verdict ship"><p class="line">Ship INT8: ' in page
     assert f'<div class="value">{212.6 / 154.9:.2f}x</div>' in page
-    assert run.meta["archive_sha256"] in page
+    assert f"<dd>{SSDLITE_ARCHIVE.sha256}</dd>" in page
     assert "<dd>Intel(R) Xeon(R) Platinum 8480+</dd>" in page  # text is escaped, not injected
 
 
 # Tables and edge cases
 
 
-def test_build_tables_orders_precisions() -> None:
+def test_tables_order_precisions() -> None:
     benchmark = {p: _benchmark(SSDLITE, p) for p in ("INT8", "FP16", "FP32")}
-    tables = report.build_tables(benchmark, NUMBERS[SSDLITE].ir_sizes)
-    assert list(tables["size"].index) == list(PRECISIONS)
-    assert list(dict.fromkeys(tables["speed"].index)) == list(NUMBERS[SSDLITE].fps)
-    assert tables["speedups"].at["INT8 default vs FP32 f32", report.SPEEDUP] == pytest.approx(
+    sizes = report_tables.size_table(dict(reversed(NUMBERS[SSDLITE].ir_sizes.items())))
+    assert list(sizes.frame.index) == list(PRECISIONS)
+    configurations = [(p, c) for p in benchmark for c in benchmark[p]["configurations"]]
+    speed = report_tables.speed_table(configurations).frame
+    assert list(dict.fromkeys(speed.index)) == [
+        "INT8 default",
+        "FP16 default",
+        "FP32 f32",
+        "FP32 default",
+    ]
+    speedups = report_tables.speedup_table(benchmark).frame
+    assert speedups.at["INT8 default vs FP32 f32", "Throughput speed-up (x)"] == pytest.approx(
         212.6 / 154.9
     )
 
@@ -798,12 +882,23 @@ def test_benchmark_fixtures_follow_the_schema() -> None:
 
 def test_speed_charts_draw_the_spread() -> None:
     benchmark = {p: _benchmark(SSDLITE, p) for p in PRECISIONS}
-    speed = report.build_tables(benchmark, {})["speed"]
-    _, figure = report._speed_figure(speed, "throughput")
-    no_spread = speed.assign(**{report.FPS_RANGE: [(v, v) for v in speed[report.FPS]]})
-    assert report._png(report._speed_figure(no_spread, "throughput")[1]) != report._png(figure)
-    throughput_only = speed[speed[report.MODE] == "throughput"]
-    assert report._speed_figure(throughput_only, "latency")[1] is None
+    measured = [
+        (f"{p} {c['setting']}", c["mode"], c["summary"])
+        for p in PRECISIONS
+        for c in benchmark[p]["configurations"]
+    ]
+    no_spread = [
+        (label, mode, {k: {**v, "min": v["median"], "max": v["median"]} for k, v in s.items()})
+        for label, mode, s in measured
+    ]
+
+    def charts(rows: list) -> dict[str, report_charts.Chart]:
+        return report_charts.draw_charts([], rows, {}, MAX_DROP)
+
+    assert charts(no_spread)["throughput"].png != charts(measured)["throughput"].png
+    throughput_only = charts([row for row in measured if row[1] == "throughput"])
+    assert throughput_only["throughput"].drawn and not throughput_only["latency"].drawn
+    assert not throughput_only[report_charts.DELTA_CHART].drawn
 
 
 def test_without_fp32_there_is_no_verdict_and_every_plot_is_written(tmp_path: Path) -> None:
@@ -831,14 +926,8 @@ def _without_fp32(by_precision: Mapping[str, Path]) -> dict[str, Path]:
     return {p: f for p, f in by_precision.items() if p != "FP32"}
 
 
-def test_declared_plots_must_match_the_charts(tmp_path: Path) -> None:
-    base = make_run(tmp_path, SSDLITE)
-    outputs = replace(base.outputs, plots={"delta_ap": tmp_path / "delta_ap.png"})
-    with pytest.raises(ValueError, match="plot files"):
-        write_run(replace(base, outputs=outputs))
-
-
-def test_missing_optional_values_show_a_dash() -> None:
+def test_missing_optional_values_show_a_dash(tmp_path: Path) -> None:
+    run = make_run(tmp_path, SSDLITE)
     benchmark = {p: _benchmark(SSDLITE, p) for p in ("FP32", "INT8")}  # FP16 not benchmarked
     for record in benchmark.values():
         record["nncf_version"] = record["machine"]["cpu_model"] = None
@@ -846,45 +935,56 @@ def test_missing_optional_values_show_a_dash() -> None:
             config["inference_precision"] = config["streams"] = config["threads"] = None
             config["executed_layers"] = {}
         validate(record)  # these are the values the schema lets be absent
-    tables = report.build_tables(benchmark, {})
-    sets = [report.EvaluationSet("coco", {p: _accuracy(SSDLITE, "coco", p) for p in PRECISIONS})]
-    inputs = report.ReportInputs(sets, benchmark, {}, {}, None, {})
-    head = report.build_headline(inputs, tables["speedups"])
-    md = report.to_markdown(report.report_blocks(inputs, tables, head, {}), Path("."))
+    inputs = report.ReportInputs(
+        accuracy={"coco": {p: _accuracy(SSDLITE, "coco", p) for p in PRECISIONS}},
+        comparisons={"coco": {}},
+        benchmark=benchmark,
+        samples={},
+        ir_sizes={},
+        conversion={"source": "archive"},
+        quantization=None,
+        meta={},
+    )
+    outputs = replace(run.outputs, plots={n: run.outputs.plots[n] for n in CHARTS[:4]})
+    report.write_report(inputs, outputs.named())
+    md = outputs.md.read_text()
     speed = _md_rows(md, "## Speed")
     assert {row["Configuration"] for row in speed} == {"FP32 f32", "FP32 default", "INT8 default"}
-    for column in (report.INFERENCE_PRECISION, report.CONV_PRECISION, report.STREAMS):
-        assert {row[column] for row in speed} == {report.MISSING}
-    assert _md_table(md, "## Size")["INT8"][report.SIZE] == report.MISSING
-    assert f"**CPU**: {report.MISSING}" in md
-    assert f"**NNCF**: {report.MISSING}" in md
+    for column in ("Inference precision", "Convolutions in", "Streams"):
+        assert {row[column] for row in speed} == {verdict.MISSING}
+    assert f"**CPU**: {verdict.MISSING}" in md
+    assert f"**NNCF**: {verdict.MISSING}" in md
     assert "**Quantization**: no INT8 model in this run" in md
-    assert _md_table(md, "## Headline")["IR size, INT8 / FP32"]["Value"] == report.MISSING
-    report.to_html(report.report_blocks(inputs, tables, head, {}), "t")  # renders, too
+    assert "**Post-processing**" not in md  # the conversion record does not say
+    assert _md_table(md, "## Headline")["IR size, INT8 / FP32"]["Value"] == verdict.MISSING
+    assert "<dd>—</dd>" in outputs.html.read_text()
 
 
 @pytest.mark.parametrize(
-    ("value", "kind", "text"),
+    ("value", "spec", "text"),
     [
-        (0.2312345, "stat", "0.2312"),
-        (-0.0000004, "delta", "-0.0000"),
-        (-0.00656, "delta", "-0.0066"),
-        (241.36, "fps", "241.4"),
-        (8.127, "ms", "8.13"),
-        (2.5822, "ratio", "2.58"),
-        (None, "fps", report.MISSING),
-        (math.nan, "stat", report.MISSING),
-        (math.inf, "ratio", report.MISSING),
-        (2.0, "int", "2"),
-        ("f32", "text", "f32"),
-        ((93.4712, 101.06), "fps_range", "93.5-101.1"),
-        ((7.3, 7.412), "ms_range", "7.30-7.41"),
-        (None, "ms_range", report.MISSING),
-        ((-0.00491, 0.00062), "interval", "[-0.0049, +0.0006]"),
+        (0.2312345, verdict.STAT, "0.2312"),
+        (-0.0000004, verdict.DELTA, "-0.0000"),
+        (-0.00656, verdict.DELTA, "-0.0066"),
+        (241.36, verdict.FPS, "241.4"),
+        (8.127, verdict.MS, "8.13"),
+        (2.5822, verdict.RATIO, "2.58"),
+        (None, verdict.FPS, verdict.MISSING),
+        (math.nan, verdict.STAT, verdict.MISSING),
+        (math.inf, verdict.RATIO, verdict.MISSING),
+        (2.0, verdict.INT, "2"),
+        ("f32", "", "f32"),
     ],
 )
-def test_format_value(value: Any, kind: report.Kind, text: str) -> None:
-    assert report.format_value(value, kind) == text
+def test_format(value: Any, spec: str, text: str) -> None:
+    assert verdict.fmt(value, spec) == text
+
+
+def test_format_pairs() -> None:
+    assert verdict.fmt((93.4712, 101.06), verdict.FPS) == "93.5-101.1"
+    assert verdict.fmt((7.3, 7.412), verdict.MS) == "7.30-7.41"
+    assert verdict.fmt(None, verdict.MS) == verdict.fmt((1.0, None), verdict.MS) == verdict.MISSING
+    assert verdict.interval((-0.00491, 0.00062)) == "[-0.0049, +0.0006]"
 
 
 def test_write_report_leaves_no_temporary_files(run: Run) -> None:
@@ -906,12 +1006,14 @@ def make_index(root: Path) -> tuple[dict[str, Run], Path, Path]:
     for run in runs.values():
         write_run(run)
     paths = Paths(root)
-    entries = [
-        report.IndexEntry(report.read_headline(r.outputs.headline), r.outputs.html, r.outputs.md)
-        for r in runs.values()
-    ]
-    report.write_index(paths.index_md, paths.index_html, entries)
+    report.write_index(index_inputs(runs), list(runs), paths.index_md, paths.index_html)
     return runs, paths.index_md, paths.index_html
+
+
+def index_inputs(runs: Mapping[str, Run]) -> dict[str, Path]:
+    """Rule index's inputs, named as rules/common.smk names them."""
+    kinds = ("headline", "html", "md")
+    return {input_key(k, m): getattr(run.outputs, k) for m, run in runs.items() for k in kinds}
 
 
 def test_index_links_every_report_with_its_headline(tmp_path: Path) -> None:
@@ -922,22 +1024,22 @@ def test_index_links_every_report_with_its_headline(tmp_path: Path) -> None:
     assert [link[1] for link in links] == [SSDLITE, V1]
     for link, row, run in zip(links, rows, runs.values(), strict=True):
         assert (tmp_path / link[2]).resolve() == run.outputs.html.resolve()
-        md_link = re.fullmatch(r"\[report\.md\]\(([^)]+)\)", row[report.MD_REPORT])
+        md_link = re.fullmatch(r"\[report\.md\]\(([^)]+)\)", row["Markdown"])
         assert md_link and (tmp_path / md_link[1]).resolve() == run.outputs.md.resolve()
         delta = yaml.safe_load(run.files.deltas["coco"].read_text())
         bounds = delta["comparisons"]["INT8"]["ap_interval"]
-        assert row[report.DELTA_AP] == f"{bounds['delta']:+.4f}"
-        assert row[report.INTERVAL] == f"[{bounds['low']:+.4f}, {bounds['high']:+.4f}]"
-        assert row[report.IMAGES] == str(delta["images"])
+        assert row["ΔAP"] == f"{bounds['delta']:+.4f}"
+        assert row["ΔAP 95% interval"] == f"[{bounds['low']:+.4f}, {bounds['high']:+.4f}]"
+        assert row["Images"] == str(delta["images"])
         bench = {p: json.loads(f.read_text()) for p, f in run.files.benchmark.items()}
         for baseline in ("FP32 f32", "FP32 default"):
             before, after = _medians(bench, baseline, "throughput")
-            assert row[report.speedup_column("Throughput", baseline)] == f"{after / before:.2f}"
+            assert row[f"Throughput vs {baseline} (x)"] == f"{after / before:.2f}"
             before, after = _medians(bench, baseline, "latency")
-            assert row[report.speedup_column("Latency", baseline)] == f"{before / after:.2f}"
+            assert row[f"Latency vs {baseline} (x)"] == f"{before / after:.2f}"
         sizes = {p: f.stat().st_size for p, f in run.files.ir_bins.items()}
-        assert row[report.SIZE_RATIO] == f"{sizes['INT8'] / sizes['FP32']:.2f}"
-    assert [row[report.VERDICT] for row in rows] == ["Ship INT8", "Inconclusive"]
+        assert row["Size vs FP32 (x)"] == f"{sizes['INT8'] / sizes['FP32']:.2f}"
+    assert [row["Verdict"] for row in rows] == ["Ship INT8", "Inconclusive"]
     page = index_html.read_text()
     hrefs = _attributes(page, "href")
     assert sorted(hrefs) == sorted(f"{m}/report.{ext}" for m in runs for ext in ("html", "md"))

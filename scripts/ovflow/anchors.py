@@ -33,6 +33,8 @@ RESIZER = "model.ssd.image_resizer.fixed_shape_resizer"
 BOX_CODER = "model.ssd.box_coder.faster_rcnn_box_coder"
 POST_PROCESSING = "model.ssd.post_processing"
 NMS = POST_PROCESSING + ".batch_non_max_suppression"
+# Anchors are float32 corners in [0, 1]: a rounding difference, nothing more, is tolerated.
+ANCHOR_ATOL = 1e-5
 
 
 @dataclass(frozen=True)
@@ -377,9 +379,10 @@ def ssd_anchors(facts: PipelineFacts) -> np.ndarray:
 
 
 def check_anchors(
-    config_anchors: np.ndarray, graph_anchors: np.ndarray, source: str, atol: float = 1e-5
-) -> None:
-    """Raise ValueError unless the config's anchors match the graph's ([N, 4] or [1, N, 4])."""
+    config_anchors: np.ndarray, graph_anchors: np.ndarray, source: str, atol: float = ANCHOR_ATOL
+) -> float:
+    """The largest difference between the config's anchors and the graph's ([N, 4] or
+    [1, N, 4]); ValueError unless it is within `atol`."""
     expected = np.asarray(config_anchors, np.float32)
     actual = np.asarray(graph_anchors, np.float32)
     if expected.shape[-1:] != (4,) or actual.shape[-1:] != (4,):
@@ -400,3 +403,4 @@ def check_anchors(
             f"{diff[worst]:.3g} > {atol:g}, worst at anchor {worst} "
             f"(config {expected[worst].tolist()}, graph {actual[worst].tolist()})"
         )
+    return float(diff[worst])

@@ -14,19 +14,22 @@ loop, which make it ~8x slower than the network. We keep only the network:
 
 What is assumed about the graph (friendly names after conversion) is listed in
 the catalog's `conversion:` section; a graph without one of them fails with a
-message naming the node.
+message naming the node. What conversion decided (the archive, the post-processing settings
+and where the score threshold came from, the anchor check) is returned as a record, kept
+beside the FP32 IR for the report.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from .anchors import PipelineFacts, check_anchors, parse_pipeline_config, ssd_anchors
+from .anchors import ANCHOR_ATOL, PipelineFacts, check_anchors, parse_pipeline_config, ssd_anchors
 from .catalog import InputSpec, ModelSpec
 from .errors import OvflowError
 from .postprocess import PostprocessSettings, detection_output
@@ -77,6 +80,14 @@ def postprocess_settings(
 
 GRAPH_FILE = "frozen_inference_graph.pb"
 PIPELINE_FILE = "pipeline.config"
+# Where the score threshold in effect came from: the config key that overrides the model's own.
+OWN_THRESHOLD, CONFIGURED_THRESHOLD = PIPELINE_FILE, "postprocess.score_threshold"
+
+
+@dataclass(frozen=True)
+class Converted:
+    model: ov.Model
+    record: dict[str, Any]  # what conversion decided (Paths.conversion_info)
 
 
 def convert(
@@ -84,8 +95,9 @@ def convert(
     model: ModelSpec,
     score_threshold: float | None = None,
     candidate_anchors: int = PostprocessSettings.candidate_anchors,
-) -> ov.Model:
-    """The model archive's folder (frozen graph + pipeline.config) → ov.Model, OMZ interface."""
+) -> Converted:
+    """The model archive's folder (frozen graph + pipeline.config) → ov.Model with the OMZ
+    interface, and the record of what was decided on the way."""
     spec = model.conversion
     graph = archive_dir / GRAPH_FILE
     facts = parse_pipeline_config((archive_dir / PIPELINE_FILE).read_text())
@@ -120,7 +132,7 @@ def convert(
     # Anchors from pipeline.config, held against the graph's own before use.
     anchors = ssd_anchors(facts)
     try:
-        check_anchors(anchors, _anchors(image, anchors_node.output(0)), str(graph))
+        difference = check_anchors(anchors, _anchors(image, anchors_node.output(0)), str(graph))
     except ValueError as exc:
         raise ConversionError(str(exc)) from exc
     n_boxes = encodings.output(0).get_partial_shape()[1]
@@ -133,4 +145,22 @@ def convert(
     result.output(0).get_tensor().set_names({OUTPUT_NAME})
     converted = ov.Model([result], [image], model.name)
     converted.validate_nodes_and_infer_types()
-    return converted
+    archive = model.archive
+    record = {
+        "source": "archive",
+        "archive": {"url": archive.url, "name": archive.name, "sha256": archive.sha256},
+        "postprocess": {
+            **asdict(settings),
+            "box_coder_scales": list(settings.box_coder_scales),  # YAML has no tuples
+            "score_threshold_source": (
+                OWN_THRESHOLD if score_threshold is None else CONFIGURED_THRESHOLD
+            ),
+        },
+        "anchor_check": {
+            "anchors": int(anchors.shape[0]),
+            "max_difference": difference,
+            "tolerance": ANCHOR_ATOL,
+            "result": "the anchors from pipeline.config match the graph's",
+        },
+    }
+    return Converted(converted, record)

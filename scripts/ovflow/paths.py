@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def input_key(kind: str, *names: str) -> str:
+    """A file's name among a rule's inputs, e.g. accuracy_coco_FP32: the input functions of
+    rules/common.smk name them so, and the rule scripts look them up so."""
+    return "_".join((kind, *names))
+
+
 @dataclass(frozen=True)
 class Paths:
     root: Path

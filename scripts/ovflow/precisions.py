@@ -6,6 +6,8 @@ import these; adding a precision starts here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 FP32 = "FP32"
 FP16 = "FP16"
 INT8 = "INT8"
@@ -18,3 +20,9 @@ REFERENCE = FP32
 QUANTIZED = INT8
 # The reference with its weights stored as f16.
 COMPRESSED = FP16
+
+
+def ordered(names: Iterable[str]) -> list[str]:
+    """These precisions in build and report order; any other name after them, sorted."""
+    present = set(names)
+    return [p for p in PRECISIONS if p in present] + sorted(present - set(PRECISIONS))
