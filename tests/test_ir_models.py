@@ -269,8 +269,9 @@ def test_samples_benchmarks_report_and_index_for_an_ir_model(caffe_run: Paths) -
     assert caffe_run.benchmark(CAFFE, "INT8").is_file()
     report = caffe_run.report_md(CAFFE).read_text()
     xml = read_yaml(caffe_run.conversion_info(CAFFE))["files"]["xml"]["location"]
-    assert xml.endswith(f"{CAFFE}.xml") and f"IR {xml}" in report
-    assert "the IR's own DetectionOutput; postprocess.score_threshold does not apply" in report
+    assert xml.endswith(f"{CAFFE}.xml") and f"- **files.xml.location**: {xml}" in report
+    assert "- **detection_output.op.type**: DetectionOutput" in report
+    assert "kept in float by quantization; postprocess.score_threshold does not apply" in report
     assert CAFFE in caffe_run.index_md.read_text()
 
 
