@@ -92,7 +92,8 @@ rule accuracy_delta:
         PATHS.log("{model}/accuracy_delta_{dataset}"),
     conda:
         "../envs/openvino.yaml"
-    threads: 1
+    # The bootstrap scores its resamples on every thread it is given.
+    threads: ALL_CORES
     params:
         precisions=PRECISIONS,
         resamples=config["accuracy"]["bootstrap_resamples"],
