@@ -15,7 +15,7 @@ each precision, accuracy of each precision, then accuracy_delta.
 
 Per job: seconds from the start of the job's script process to its exit (Python start-up and
 imports included, Snakemake's own planning not), and its peak resident memory (VmHWM of
-/proc/<pid>/status, polled every 20 ms), beside the mem_mb the job was given. Printed: that
+/proc/<pid>/status), both polled every 20 ms, beside the mem_mb the job was given. Printed: that
 table, and (accuracy + accuracy_delta seconds) / (detect seconds), all precisions; bar <= 0.5.
 
     .venv/bin/python perf/scoring_speed.py [--images 5000] [--workdir DIR]
@@ -72,8 +72,16 @@ def replicated_set(images: int, folder: Path) -> tuple[Path, Path, int]:
             new_anns.append({**ann, "id": len(new_anns) + 1, "image_id": new_id})
     annotations = folder / "annotations" / "instances_val2017.json"
     annotations.parent.mkdir(parents=True, exist_ok=True)
-    annotations.write_text(json.dumps({**coco, "images": new_images, "annotations": new_anns}))
+    _write_if_changed(
+        annotations, json.dumps({**coco, "images": new_images, "annotations": new_anns})
+    )
     return image_dir, annotations, len(new_anns)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Leave a reused working directory's inputs untouched: a newer file reruns the workflow."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
 def write_config(workdir: Path, images: Path, annotations: Path) -> Path:
@@ -85,46 +93,51 @@ def write_config(workdir: Path, images: Path, annotations: Path) -> Path:
         annotations=str(PERSON / "annotations" / "instances_val2017_person.json"),
     )
     path = workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
+    _write_if_changed(path, yaml.safe_dump(config))
     return path
 
 
 def snakemake(workdir: Path, config: Path, targets: list[Path], *args: str) -> list[str]:
-    return [
-        str(Path(sys.executable).parent / "snakemake"),
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        "--notemp",
-        *args,
-        *[str(t) for t in targets],
-    ]
+    """A `snakemake` call of the repository's workflow in `workdir`, temp outputs kept."""
+    program = Path(sys.executable).parent / "snakemake"
+    options = [f"--snakefile={REPO / 'Snakefile'}", f"--directory={workdir}", "--cores=2"]
+    # Targets first: options such as --forcerun take every word that follows them.
+    return [str(program), *map(str, targets), *options, f"--configfile={config}", "--notemp", *args]
 
 
-def _script_processes(rule: str) -> list[int]:
-    """Rule-script processes of `rule` (python .../.snakemake/scripts/tmpXXXX.<rule>.py)."""
+def _descendants(pid: int) -> list[int]:
+    """The processes under `pid` (via /proc/<pid>/task/<tid>/children)."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(k) for k in children.read_text().split()]
+            except OSError:
+                continue
+            found += kids
+            queue += kids
+    return found
+
+
+def _script_processes(rule: str, root: int) -> list[int]:
+    """Rule-script processes of `rule` under `root` (python .../tmpXXXX.<rule>.py)."""
     pattern = re.compile(rf"/\.snakemake/scripts/tmp[^/]*\.{re.escape(rule)}\.py$")
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in _descendants(root):
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         args = [a.decode(errors="replace") for a in argv if a]
         # The shell that Snakemake starts names the script too; the Python process is the job.
         if len(args) >= 2 and "python" in Path(args[0]).name and pattern.search(args[-1]):
-            found.append(int(entry.name))
+            found.append(pid)
     return found
 
 
 def _peak_rss_mb(pid: int) -> float | None:
+    """VmHWM of a live process (None once it has exited: a zombie has no memory lines)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -133,23 +146,20 @@ def _peak_rss_mb(pid: int) -> float | None:
     return int(match.group(1)) / 1024 if match else None
 
 
-def measure(command: list[str], rule: str) -> tuple[float, float, str]:
-    """Run one Snakemake call that runs one `rule` job: (seconds, peak RSS MB, output)."""
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def measure(command: list[str], rule: str, log: Path) -> tuple[float, float, str]:
+    """Run one Snakemake call that runs one `rule` job: (seconds, peak RSS MB, its output)."""
     jobs: dict[int, list[float]] = {}  # pid -> [first seen, last seen, peak RSS MB]
-    output: list[str] = []
-    os.set_blocking(proc.stdout.fileno(), False)
-    while proc.poll() is None:
-        now = time.monotonic()
-        for pid in _script_processes(rule):
-            peak = _peak_rss_mb(pid)
-            record = jobs.setdefault(pid, [now, now, 0.0])
-            record[1] = now
-            record[2] = max(record[2], peak or 0.0)
-        output.append(proc.stdout.read() or "")
-        time.sleep(POLL_SECONDS)
-    output.append(proc.stdout.read() or "")
-    text = "".join(output)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            now = time.monotonic()
+            for pid in _script_processes(rule, proc.pid):
+                peak = _peak_rss_mb(pid)
+                if peak is not None:
+                    record = jobs.setdefault(pid, [now, now, 0.0])
+                    record[1:] = [now, max(record[2], peak)]
+            time.sleep(POLL_SECONDS)
+    text = log.read_text()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{text[-5000:]}")
     if len(jobs) != 1:
@@ -179,7 +189,8 @@ def main() -> None:
         paths = Paths(Path(yaml.safe_load(config.read_text())["results"]))
         setup = [paths.ir_xml(MODEL, p) for p in PRECISIONS] + [paths.eval_ids("coco")]
         print(f"{args.images} images, {boxes} boxes; preparing IRs in {workdir} ...", flush=True)
-        done = subprocess.run(snakemake(workdir, config, setup), capture_output=True, text=True)
+        setup_call = snakemake(workdir, config, setup, "--rerun-incomplete")
+        done = subprocess.run(setup_call, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(
                 f"preparing the IRs failed:\n{done.stdout[-3000:]}{done.stderr[-5000:]}"
@@ -194,7 +205,8 @@ def main() -> None:
         rows = []
         for rule, precision, targets in jobs:
             command = snakemake(workdir, config, targets, "--forcerun", rule)
-            seconds, peak, output = measure(command, rule)
+            log = workdir / f"measure_{rule}_{precision}.log"
+            seconds, peak, output = measure(command, rule, log)
             rows.append((rule, precision, seconds, peak, declared_mem_mb(output, rule)))
             print(f"  {rule} {precision}: {seconds:.1f} s, {peak:.0f} MB", flush=True)
         load_after = os.getloadavg()
