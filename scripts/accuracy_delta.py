@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from ovflow import atomic, coco_data, coco_eval, labels
-from ovflow.bootstrap import match_table, paired_bootstrap
+from ovflow.bootstrap import Bootstrap, match_table
 from ovflow.coco_eval import read_accuracy_yaml, read_detections_json
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.logs import to_log
@@ -35,7 +35,13 @@ with to_log(snakemake.log[0]):
     def table(precision):
         return match_table(indexed, read_detections_json(Path(detections[precision])), ids, cat_ids)
 
-    reference_table = table(REFERENCE)
+    # The resamples, and the reference's AP on each, serve every comparison.
+    bootstrap = Bootstrap(
+        table(REFERENCE),
+        resamples=snakemake.params.resamples,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+    )
     comparisons = {}
     for precision in precisions:
         if precision == REFERENCE:
@@ -43,12 +49,7 @@ with to_log(snakemake.log[0]):
         candidate = records[precision]
         comparisons[precision] = {
             "stats": stat_deltas(reference, candidate),
-            "ap_interval": paired_bootstrap(
-                reference_table,
-                table(precision),
-                resamples=snakemake.params.resamples,
-                seed=snakemake.params.seed,
-            ),
+            "ap_interval": bootstrap.compare(table(precision)),
             "classes": class_deltas(reference, candidate),
         }
     record = {

@@ -1,5 +1,6 @@
 """Paired bootstrap of ΔAP: the match table reproduces pycocotools exactly, weights act as
-duplicated images, and the interval behaves on TensorFlow's real detections."""
+duplicated images, the interval behaves on TensorFlow's real detections and is the one the
+earlier numpy implementation gave, whatever the number of threads."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from availability import needs
+from test_coco_eval import pycocotools_eval, pycocotools_per_class_ap
 
 from conftest import SUBSET, TF_REFERENCE, tf_reference_results
-from ovflow import bootstrap, coco_eval
+from ovflow import bootstrap
 
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
 EXACT = 1e-12
@@ -53,6 +55,10 @@ def tf_table(tf_results: list[dict], image_ids: list[int]) -> bootstrap.MatchTab
     return bootstrap.match_table(ANNOTATIONS, tf_results, image_ids)
 
 
+def pycocotools_ap(annotations: Path, results: list[dict], image_ids: list[int]) -> float:
+    return float(pycocotools_eval(annotations, results, image_ids, None).stats[0])
+
+
 def ones(table: bootstrap.MatchTable) -> np.ndarray:
     return np.ones((1, len(table.image_ids)), dtype=np.int64)
 
@@ -62,16 +68,17 @@ def test_all_ones_equals_pycocotools(
     which: str, request: pytest.FixtureRequest, image_ids: list[int]
 ) -> None:
     results = request.getfixturevalue(which)
-    expected = coco_eval.evaluate(ANNOTATIONS, results, image_ids)
+    direct = pycocotools_eval(ANNOTATIONS, results, image_ids, None)
     table = bootstrap.match_table(ANNOTATIONS, results, image_ids)
 
     ap = bootstrap.average_precision(table, ones(table))
     assert ap.shape == (1,)
-    assert ap[0] == pytest.approx(expected["stats"]["AP"], abs=EXACT)
+    assert ap[0] == pytest.approx(direct.stats[0], abs=EXACT)
 
     per_class = bootstrap.per_class_ap(table)
-    assert per_class.keys() == expected["per_class_ap"].keys()
-    for name, value in expected["per_class_ap"].items():
+    expected = pycocotools_per_class_ap(direct)
+    assert per_class.keys() == expected.keys()
+    for name, value in expected.items():
         assert per_class[name] == pytest.approx(value, abs=EXACT), name
 
 
@@ -129,7 +136,7 @@ def test_weight_two_equals_a_duplicated_image(
     weights[ids.index(doubled)] = 2
     weights[ids.index(dropped)] = 0
     path, results, new_ids = multiset_dataset(coco, tf_results, weights, tmp_path)
-    expected = coco_eval.evaluate(path, results, new_ids)["stats"]["AP"]
+    expected = pycocotools_ap(path, results, new_ids)
 
     ap = bootstrap.average_precision(tf_table, weights[None, :])[0]
     assert ap == pytest.approx(expected, abs=EXACT)
@@ -144,7 +151,7 @@ def test_a_bootstrap_resample_equals_its_multiset(
     assert weights.sum() == len(tf_table.image_ids)
     assert weights.max() >= 3 and (weights == 0).any()
     path, results, new_ids = multiset_dataset(coco, tf_results, weights, tmp_path)
-    expected = coco_eval.evaluate(path, results, new_ids)["stats"]["AP"]
+    expected = pycocotools_ap(path, results, new_ids)
     ap = bootstrap.average_precision(tf_table, weights[None, :])[0]
     assert ap == pytest.approx(expected, abs=EXACT)
 
@@ -175,7 +182,7 @@ def test_worse_candidate_has_negative_interval(
     # The point estimates are pycocotools' APs of the two result sets.
     kept = [r for i, r in enumerate(tf_results) if i % 3 != 2]
     for key, results in (("reference_ap", tf_results), ("candidate_ap", kept)):
-        expected = coco_eval.evaluate(ANNOTATIONS, results, image_ids)["stats"]["AP"]
+        expected = pycocotools_ap(ANNOTATIONS, results, image_ids)
         assert result[key] == pytest.approx(expected, abs=EXACT)
     assert result["delta"] < -0.01
     assert result["low"] <= result["delta"] <= result["high"] < 0
@@ -206,3 +213,42 @@ def test_tables_on_different_images_are_refused(
     fewer = bootstrap.match_table(ANNOTATIONS, tf_results, tf_table.image_ids[:-1])
     with pytest.raises(ValueError, match="same images"):
         bootstrap.paired_bootstrap(tf_table, fewer)
+
+
+# The subset intervals (1,000 resamples, seed 0) as the numpy implementation of the same steps
+# computed them before the compiled scorer replaced it (commit 1ce957e), to the last bit.
+NUMPY_INTERVALS = {
+    "worse": (-0.10700389176250368, -0.06178244017670918, -0.07606725853744337),
+    "degraded": (-0.29235419891556297, -0.23269943419058842, -0.2531972244297278),
+}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_intervals_are_the_earlier_implementations(
+    tf_table: bootstrap.MatchTable,
+    worse_table: bootstrap.MatchTable,
+    degraded_results: list[dict],
+    threads: int,
+) -> None:
+    degraded = bootstrap.match_table(ANNOTATIONS, degraded_results, tf_table.image_ids)
+    shared = bootstrap.Bootstrap(tf_table, resamples=1000, seed=0, threads=threads)
+    for name, candidate in (("worse", worse_table), ("degraded", degraded)):
+        result = shared.compare(candidate)
+        assert (result["low"], result["high"], result["delta"]) == NUMPY_INTERVALS[name]
+        # One reference scored for both candidates: the same as a bootstrap of each pair.
+        assert result == bootstrap.paired_bootstrap(tf_table, candidate)
+
+
+def test_threads_split_resamples_not_results(tf_table: bootstrap.MatchTable) -> None:
+    weights = bootstrap.resample_weights(len(tf_table.image_ids), 37, seed=4)
+    one = bootstrap.average_precision(tf_table, weights, threads=1)
+    assert np.array_equal(one, bootstrap.average_precision(tf_table, weights, threads=4))
+    assert len(set(one.tolist())) > 30  # resamples really differ
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 127, 128, 129, 255, 256, 1000, 8193, 50001])
+def test_pairwise_sum_is_numpys(n: int) -> None:
+    # The resampled APs are bit-identical to numpy's only if the sums add in numpy's order.
+    values = np.random.default_rng(n).random(n) * 3.7
+    assert bootstrap._pairwise_sum(values, n) == float(values.sum())
+    assert bootstrap._pairwise_sum(values, n) != float(sum(values.tolist())) or n < 9

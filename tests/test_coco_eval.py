@@ -1,8 +1,11 @@
-"""COCO evaluation: hand-made cases with known answers, and TensorFlow's real detections."""
+"""COCO evaluation: hand-made cases with known answers, and pycocotools' own numbers on real
+annotations (TensorFlow's real detections, and synthetic ones built to hit its corner cases)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 from importlib import metadata
 from pathlib import Path
@@ -13,12 +16,14 @@ from availability import needs
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from conftest import SUBSET, TF_REFERENCE, tf_reference_results
-from ovflow import coco_eval
+from conftest import PERSON, SUBSET, TF_REFERENCE, tf_reference_results
+from ovflow import coco_eval, coco_match
 from ovflow.catalog import load_model
 from ovflow.detections import Detections
 
 SUBSET_ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
+PERSON_ANNOTATIONS = PERSON / "annotations" / "instances_val2017_person.json"
+EXACT = 1e-12
 
 # Non-crowd ground truth of the hand-made set: (image id, category id, [x, y, w, h]).
 # Widths are 100 or 200 so that a shift by width/4 gives IoU exactly 0.6 (see shifted()).
@@ -171,18 +176,187 @@ def test_tf_reference_ap(tf_eval: dict) -> None:
     assert tf_eval["crowd_annotations"] == 21
 
 
+def pycocotools_eval(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
+) -> COCOeval:
+    """A plain pycocotools bbox evaluation, evaluated, accumulated and summarized."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(annotations))
+        direct = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "bbox")
+        direct.params.imgIds = image_ids
+        if cat_ids:
+            direct.params.catIds = cat_ids
+        direct.evaluate()
+        direct.accumulate()
+        direct.summarize()
+    return direct
+
+
+def pycocotools_per_class_ap(direct: COCOeval) -> dict[str, float | None]:
+    """AP per class as pycocotools' stats[0] restricted to one class (area all, 100 dets)."""
+    per_class = {}
+    for k, cat_id in enumerate(direct.params.catIds):
+        values = direct.eval["precision"][:, :, k, 0, 2]
+        values = values[values > -1]
+        per_class[direct.cocoGt.cats[cat_id]["name"]] = (
+            float(values.mean()) if values.size else None
+        )
+    return per_class
+
+
+def assert_equals_pycocotools(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
+) -> dict:
+    """coco_eval.evaluate() gives pycocotools' 12 stats and per-class APs (to 1e-12), and its
+    precision and recall arrays are pycocotools' own, bit for bit."""
+    direct = pycocotools_eval(annotations, results, image_ids, cat_ids)
+    ours = coco_eval.evaluate(annotations, results, image_ids, cat_ids)
+    assert list(ours["stats"].values()) == pytest.approx(list(direct.stats), abs=EXACT)
+    expected = pycocotools_per_class_ap(direct)
+    assert ours["per_class_ap"].keys() == expected.keys()
+    for name, value in expected.items():
+        if value is None:
+            assert ours["per_class_ap"][name] is None, name
+        else:
+            assert ours["per_class_ap"][name] == pytest.approx(value, abs=EXACT), name
+    gt = coco_eval.indexed(annotations)
+    precision, recall = coco_match.accumulate(coco_match.match(gt, results, image_ids, cat_ids))
+    assert np.array_equal(precision, direct.eval["precision"])
+    assert np.array_equal(recall, direct.eval["recall"])
+    assert ours["summary"] == _summary_of(direct)
+    return ours
+
+
+def _summary_of(direct: COCOeval) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        direct.summarize()
+    return out.getvalue()
+
+
+def synthetic_results(coco: dict, seed: int) -> list[dict]:
+    """Detections made from the ground truth to reach pycocotools' corner cases: boxes found
+    with jitter (IoU across all thresholds), some found twice (the copy a false positive or a
+    neighbour's match), crowd regions hit, false positives of any class, scores rounded to two
+    decimals (ties within and across images, where the order is pycocotools' stable sorts),
+    boxes of exactly 32x32 and 96x96 pixels (area range edges), and one image with 150
+    detections of one class (past maxDets 100)."""
+    rng = np.random.default_rng(seed)
+    cat_ids = [c["id"] for c in coco["categories"]]
+    results = []
+    for ann in coco["annotations"]:
+        x, y, w, h = ann["bbox"]
+        for _ in range(int(rng.choice([0, 1, 1, 1, 2]))):
+            dx, dy, dw, dh = rng.normal(0.0, 0.08, 4) * [w, h, w, h]
+            box = [x + dx, y + dy, max(w + dw, 1.0), max(h + dh, 1.0)]
+            results.append(
+                {
+                    "image_id": ann["image_id"],
+                    "category_id": ann["category_id"],
+                    "bbox": [round(v, 3) for v in box],
+                    "score": round(float(rng.uniform(0.3, 1.0)), 2),
+                }
+            )
+    for img in coco["images"]:
+        for side in (32, 96, 20, 150):
+            results.append(
+                {
+                    "image_id": img["id"],
+                    "category_id": int(rng.choice(cat_ids)),
+                    "bbox": [float(rng.uniform(0, 200)), float(rng.uniform(0, 200)), side, side],
+                    "score": round(float(rng.uniform(0.0, 0.6)), 2),
+                }
+            )
+    crowded = next(a for a in coco["annotations"] if a["category_id"] == 1)
+    x, y, w, h = crowded["bbox"]
+    for i in range(150):
+        shift = i % 10 * 0.02 * w
+        results.append(
+            {
+                "image_id": crowded["image_id"],
+                "category_id": 1,
+                "bbox": [x + shift, y, w, h],
+                "score": round(0.2 + 0.005 * (i % 40), 3),
+            }
+        )
+    return results
+
+
+def test_area_edges_and_annotation_id_zero_equal_plain_pycocotools(tmp_path: Path) -> None:
+    # Ground truth areas exactly on the small/medium/large edges (32^2, 96^2) and just off
+    # them, detections of those areas, and an annotation with id 0 (pycocotools stores the
+    # matched id, so a match to id 0 counts as none).
+    areas = [32.0**2, 32.0**2 + 0.5, 96.0**2, 96.0**2 - 0.5, 40.0**2, 200.0**2]
+    # 400-pixel-high images, boxes at y 20 and 170: the false positives never overlap.
+    anns, results = [], []
+    for i, area in enumerate(areas):
+        side = area**0.5
+        box = [10.0 + 300 * i, 20.0, side, side]
+        anns.append(
+            {
+                "id": 0 if i == 4 else i + 1,
+                "image_id": 1 + i % 2,
+                "category_id": 1,
+                "bbox": box,
+                "area": area,
+            }
+        )
+        anns[-1]["iscrowd"] = 0
+        # Found, found again a little off, and a box of the same size where there is nothing
+        # (a false positive ranked above the matches, of an area on the same edge).
+        for shift_x, shift_y, score in ((0.0, 0, 0.9), (0.1, 0, 0.8), (0.0, 150, 0.95)):
+            moved = [box[0] + shift_x * side, box[1] + shift_y, 32.0 if i == 1 else side, side]
+            results.append({"image_id": 1 + i % 2, "category_id": 1, "bbox": moved, "score": score})
+    data = {
+        "images": [
+            {"id": 1, "width": 2000, "height": 400},
+            {"id": 2, "width": 2000, "height": 400},
+        ],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": anns,
+    }
+    path = tmp_path / "edges.json"
+    path.write_text(json.dumps(data))
+    ours = assert_equals_pycocotools(path, results, [1, 2], None)
+    assert ours["stats"]["APs"] > 0 and ours["stats"]["APm"] > 0 and ours["stats"]["APl"] > 0
+
+
+@pytest.fixture(scope="module")
+def subset_coco() -> dict:
+    return json.loads(SUBSET_ANNOTATIONS.read_text())
+
+
+@pytest.fixture(scope="module")
+def person_coco() -> dict:
+    return json.loads(PERSON_ANNOTATIONS.read_text())
+
+
 @needs(SUBSET, TF_REFERENCE)
-def test_tf_reference_equals_plain_pycocotools(
-    tf_results: tuple[list[dict], list[int]], tf_eval: dict
-) -> None:
+def test_tf_reference_equals_plain_pycocotools(tf_results: tuple[list[dict], list[int]]) -> None:
     results, image_ids = tf_results
-    gt = COCO(str(SUBSET_ANNOTATIONS))
-    direct = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "bbox")
-    direct.params.imgIds = image_ids
-    direct.evaluate()
-    direct.accumulate()
-    direct.summarize()
-    assert list(tf_eval["stats"].values()) == [float(v) for v in direct.stats]
+    assert_equals_pycocotools(SUBSET_ANNOTATIONS, results, image_ids, None)
+
+
+@needs(SUBSET)
+def test_subset_corner_cases_equal_plain_pycocotools(subset_coco: dict) -> None:
+    results = synthetic_results(subset_coco, seed=1)
+    image_ids = sorted(img["id"] for img in subset_coco["images"])
+    crowd_images = {a["image_id"] for a in subset_coco["annotations"] if a["iscrowd"]}
+    assert crowd_images & {r["image_id"] for r in results}  # crowd regions take part
+    # A subset of the images, all classes, and the one-class choice of a person set.
+    assert_equals_pycocotools(SUBSET_ANNOTATIONS, results, image_ids, None)
+    assert_equals_pycocotools(SUBSET_ANNOTATIONS, results, image_ids[::3], [1, 3, 62])
+
+
+@needs(PERSON)
+@pytest.mark.parametrize("cat_ids", [[1], None], ids=["person only", "all classes"])
+def test_person_set_equals_plain_pycocotools(person_coco: dict, cat_ids: list[int] | None) -> None:
+    results = synthetic_results(person_coco, seed=2)
+    image_ids = sorted(img["id"] for img in person_coco["images"])
+    assert len(image_ids) == 750
+    ours = assert_equals_pycocotools(PERSON_ANNOTATIONS, results, image_ids, cat_ids)
+    assert 0.3 < ours["stats"]["AP"] < 0.9  # found boxes, not a trivial 0 or 1
+    assert ours["annotations"] == 3158
 
 
 @needs(SUBSET, TF_REFERENCE)

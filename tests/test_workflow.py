@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 import yaml
 from availability import needs
+from test_coco_eval import pycocotools_eval, pycocotools_per_class_ap
 
 from conftest import (
     OFFLINE_DATA,
@@ -19,7 +20,7 @@ from conftest import (
     planned_jobs,
     run_snakemake,
 )
-from ovflow import benchmark, coco_eval
+from ovflow import benchmark, coco_data, coco_eval
 from ovflow.paths import Paths
 
 MODEL = "ssdlite_mobilenet_v2"
@@ -118,19 +119,27 @@ def test_one_class_set_is_scored_on_its_class_without_calibration_images(
 
 @needs(*OFFLINE_DATA)
 @pytest.mark.slow
-def test_metrics_equal_a_direct_pycocotools_evaluation(ssdlite_run: tuple[Path, dict]) -> None:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
+@pytest.mark.parametrize(
+    ("dataset", "annotations", "cat_ids"),
+    [
+        ("coco", SUBSET / "annotations" / "instances_val2017.json", None),
+        ("person", PERSON / "annotations" / "instances_val2017_person.json", [1]),
+    ],
+)
+def test_metrics_equal_a_direct_pycocotools_evaluation(
+    ssdlite_run: tuple[Path, dict], dataset: str, annotations: Path, cat_ids: list[int] | None
+) -> None:
     workdir, config = ssdlite_run
     paths = Paths(workdir / config["results"])
-    record = read_yaml(paths.accuracy(MODEL, "coco", "INT8"))
-    gt = COCO(str(SUBSET / "annotations" / "instances_val2017.json"))
-    evaluation = COCOeval(gt, gt.loadRes(str(paths.detections(MODEL, "coco", "INT8"))), "bbox")
-    evaluation.evaluate()
-    evaluation.accumulate()
-    evaluation.summarize()
-    assert list(record["stats"].values()) == pytest.approx(list(evaluation.stats), abs=1e-12)
+    record = read_yaml(paths.accuracy(MODEL, dataset, "INT8"))
+    results = coco_eval.read_detections_json(paths.detections(MODEL, dataset, "INT8"))
+    ids = coco_data.read_ids(paths.eval_ids(dataset))
+    direct = pycocotools_eval(annotations, results, ids, cat_ids)
+    assert list(record["stats"].values()) == pytest.approx(list(direct.stats), abs=1e-12)
+    expected = pycocotools_per_class_ap(direct)
+    assert record["per_class_ap"].keys() == expected.keys()
+    for name, value in expected.items():
+        assert record["per_class_ap"][name] == pytest.approx(value, abs=1e-12), name
 
 
 @needs(*OFFLINE_DATA)

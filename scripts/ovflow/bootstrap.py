@@ -2,11 +2,13 @@
 
 COCOeval matches detections to ground truth image by image (evaluateImg), so a resampled image
 multiset changes only accumulate(): which detections enter the score-sorted list and how many ground
-truth boxes there are. match_table() runs COCOeval.evaluate() once and keeps, per category, the
+truth boxes there are. match_table() keeps, from one matching (ovflow.coco_match), per category the
 detections in accumulate()'s order with their image and TP/FP flags at each IoU threshold;
-average_precision() then redoes accumulate() + summarize() for many resamples at once, an image
-drawn c times counting its detections and ground truth c times (weighted cumulative sums; nothing
-is re-sorted).
+average_precision() then redoes accumulate() + summarize() for many resamples, an image drawn c
+times counting its detections and ground truth c times (weighted running sums; nothing is
+re-sorted). A compiled loop scores each resample in one pass per category and threshold, over
+`threads` threads (numba releases the GIL); a Bootstrap draws the resamples and scores the
+reference once for all the candidates compared with it.
 
 Two facts make this exact, not an approximation of pycocotools:
 - accumulate()'s 101-point precision at recall r is the running maximum of precision over all
@@ -15,23 +17,28 @@ Two facts make this exact, not an approximation of pycocotools:
   positive first reaches a recall above 0, so the curve at the true positives alone gives the same
   numbers. Precision and recall there are the same float operations on the same integer counts.
 - Summed over recall thresholds, each true positive contributes its envelope times the number of
-  thresholds it is the first to reach: one searchsorted of the recalls into the 101 thresholds.
+  thresholds it is the first to reach.
 The one liberty: a drawn-twice image's detections count twice at their own rank, whereas pycocotools
 on a duplicated dataset orders equal-score detections of the two copies by image id; the results
 differ only if one image holds equal-score detections of one class that match differently.
+
+The sums are numpy's pairwise sums in numpy's order (_pairwise_sum), so the resampled APs, and the
+intervals, are bit for bit those of the earlier numpy implementation of the same steps.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
+import numba
 import numpy as np
 
-from ovflow.coco_eval import Annotations, _quietly, cocoeval_for
+from ovflow.coco_eval import Annotations, indexed
+from ovflow.coco_match import Matching, match
 
 MAX_DETS = 100
-# Bounds the [resamples, detections] work arrays: resamples are processed in chunks this big.
-_CHUNK_ELEMENTS = 1 << 22
 _EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
 
 
@@ -62,63 +69,48 @@ def match_table(
     cat_ids: list[int] | None = None,
 ) -> MatchTable:
     """COCOeval's per-image bbox matching (area 'all', 100 detections) of `results`, as a table."""
-    gt, coco_eval = cocoeval_for(annotations, results, image_ids, cat_ids)
-    params = coco_eval.params
-    # AP needs area 'all' and maxDets 100 only; evaluate() would otherwise match all four ranges.
-    params.areaRng, params.areaRngLbl, params.maxDets = [params.areaRng[0]], ["all"], [MAX_DETS]
-    _quietly(coco_eval.evaluate)
+    gt = indexed(annotations)
+    return table_of(match(gt, results, image_ids, cat_ids), gt.category_names)
 
-    n = len(params.imgIds)
+
+def table_of(matching: Matching, names: dict[int, str]) -> MatchTable:
+    """The match table of a matching (coco_match.match) of detections on ground truth."""
+    params = matching.params
+    if max(params.maxDets) != MAX_DETS:
+        raise ValueError(f"AP counts {MAX_DETS} detections per image, not {max(params.maxDets)}")
+    area = params.areaRngLbl.index("all")
     matches = {}
     for k, cat_id in enumerate(params.catIds):
-        # evalImgs runs category-major, then area range (one here), then image.
-        per_image = coco_eval.evalImgs[k * n : (k + 1) * n]
-        cat = _category_matches(per_image, n)
-        if cat.gt_counts.any():
-            matches[cat_id] = cat
+        gt_counts = matching.gt_counts[area, k]
+        if not gt_counts.any():
+            continue
+        span = slice(matching.cat_start[k], matching.cat_start[k + 1])
+        ignored = matching.ignored[area, :, span]
+        matches[cat_id] = CategoryMatches(
+            image_index=matching.image_index[span],
+            tp=matching.matched[area, :, span] & ~ignored,
+            ignored=ignored,
+            gt_counts=gt_counts,
+        )
     return MatchTable(
         image_ids=list(params.imgIds),
-        categories={cat_id: gt.cats[cat_id]["name"] for cat_id in params.catIds},
+        categories={cat_id: names[cat_id] for cat_id in params.catIds},
         matches=matches,
-        iou_thresholds=params.iouThrs.copy(),
-        recall_thresholds=params.recThrs.copy(),
+        iou_thresholds=np.asarray(params.iouThrs, dtype=np.float64),
+        recall_thresholds=np.asarray(params.recThrs, dtype=np.float64),
     )
 
 
-def _category_matches(per_image: list[dict | None], n_images: int) -> CategoryMatches:
-    """accumulate()'s concatenation and sort of one category's evalImgs."""
-    entries = [(i, e) for i, e in enumerate(per_image) if e is not None]
-    gt_counts = np.zeros(n_images, dtype=np.int64)
-    for i, e in entries:
-        gt_counts[i] = np.count_nonzero(np.asarray(e["gtIgnore"]) == 0)
-    if not entries:
-        empty = np.zeros((0, 0), dtype=bool)
-        return CategoryMatches(np.zeros(0, dtype=np.int64), empty, empty, gt_counts)
-    scores = np.concatenate([e["dtScores"][:MAX_DETS] for _, e in entries])
-    order = np.argsort(-scores, kind="mergesort")
-    image_index = np.concatenate(
-        [np.full(len(e["dtScores"][:MAX_DETS]), i, dtype=np.int64) for i, e in entries]
-    )
-    dt_matches = np.concatenate([e["dtMatches"][:, :MAX_DETS] for _, e in entries], axis=1)
-    dt_ignore = np.concatenate([e["dtIgnore"][:, :MAX_DETS] for _, e in entries], axis=1)
-    ignored = dt_ignore[:, order].astype(bool)
-    return CategoryMatches(
-        image_index=image_index[order],
-        tp=(dt_matches[:, order] != 0) & ~ignored,
-        ignored=ignored,
-        gt_counts=gt_counts,
-    )
-
-
-def average_precision(table: MatchTable, weights: np.ndarray) -> np.ndarray:
+def average_precision(table: MatchTable, weights: np.ndarray, threads: int = 1) -> np.ndarray:
     """COCO AP (IoU .50:.95, area all, 100 detections) for each row of `weights` [B, n_images],
     the number of times each image is drawn. All-ones weights give pycocotools' stats[0]; a row
     whose images hold no ground truth gives NaN (pycocotools: -1)."""
-    weights = _check_weights(table, weights)
-    total = np.zeros(len(weights))
-    counted = np.zeros(len(weights), dtype=np.int64)
-    for cat in table.matches.values():
-        ap, present = _category_ap(table, cat, weights)
+    aps = _category_aps(table, _check_weights(table, weights), threads)
+    # The mean over the classes present, summed class by class (the earlier order).
+    total = np.zeros(len(aps))
+    counted = np.zeros(len(aps), dtype=np.int64)
+    for ap in aps.T:
+        present = ~np.isnan(ap)
         total += np.where(present, ap, 0.0)
         counted += present
     with np.errstate(invalid="ignore"):
@@ -128,12 +120,54 @@ def average_precision(table: MatchTable, weights: np.ndarray) -> np.ndarray:
 def per_class_ap(table: MatchTable) -> dict[str, float | None]:
     """Per-class AP on all images, keyed like coco_eval.evaluate()'s per_class_ap (None: the
     class has no ground truth on these images)."""
-    ones = np.ones((1, len(table.image_ids)), dtype=np.int64)
-    per_class: dict[str, float | None] = {}
-    for cat_id, name in table.categories.items():
-        cat = table.matches.get(cat_id)
-        per_class[name] = None if cat is None else float(_category_ap(table, cat, ones)[0][0])
-    return per_class
+    aps = dict(zip(table.matches, _category_aps(table, _ones(table), 1)[0], strict=True))
+    return {
+        name: float(aps[cat_id]) if cat_id in aps else None
+        for cat_id, name in table.categories.items()
+    }
+
+
+class Bootstrap:
+    """Image resamples of one reference table, drawn and scored once for every candidate."""
+
+    def __init__(
+        self, reference: MatchTable, resamples: int = 1000, seed: int = 0, threads: int = 1
+    ) -> None:
+        self.reference = reference
+        self.resamples, self.seed, self.threads = resamples, seed, threads
+        self.weights = resample_weights(len(reference.image_ids), resamples, seed)
+        self.reference_ap = float(average_precision(reference, _ones(reference))[0])
+        self.reference_aps = average_precision(reference, self.weights, threads)
+
+    def compare(self, candidate: MatchTable, confidence: float = 0.95) -> dict:
+        """ΔAP = candidate - reference with a percentile interval over the resamples."""
+        if self.reference.image_ids != candidate.image_ids:
+            raise ValueError("paired bootstrap needs both tables on the same images")
+        if not _same_ground_truth(self.reference, candidate):
+            raise ValueError("paired bootstrap needs both tables on the same ground truth")
+        candidate_ap = float(average_precision(candidate, _ones(candidate))[0])
+        deltas = average_precision(candidate, self.weights, self.threads) - self.reference_aps
+        tail = 100 * (1 - confidence) / 2
+        # A resample without ground truth has no AP (NaN); with many images it does not occur.
+        low, high = np.nanpercentile(deltas, [tail, 100 - tail])
+        resamples, seed, n = self.resamples, self.seed, len(candidate.image_ids)
+        return {
+            "delta": candidate_ap - self.reference_ap,
+            "low": float(low),
+            "high": float(high),
+            "reference_ap": self.reference_ap,
+            "candidate_ap": candidate_ap,
+            "resamples": resamples,
+            "seed": seed,
+            "confidence": confidence,
+            "method": (
+                f"Paired percentile bootstrap over images: {resamples} resamples of the {n} "
+                f"images drawn with replacement (numpy default_rng seed {seed}), the same for "
+                "both, each scored as COCO AP from COCOeval's per-image matches with every image "
+                f"counted as often as drawn; the {confidence:.0%} interval spans the {tail:g}th "
+                f"to {100 - tail:g}th percentiles of the resampled ΔAP."
+            ),
+        }
 
 
 def paired_bootstrap(
@@ -142,39 +176,10 @@ def paired_bootstrap(
     resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    threads: int = 1,
 ) -> dict:
     """ΔAP = candidate - reference with a percentile interval over the same image resamples."""
-    if reference.image_ids != candidate.image_ids:
-        raise ValueError("paired bootstrap needs both tables on the same images")
-    if not _same_ground_truth(reference, candidate):
-        raise ValueError("paired bootstrap needs both tables on the same ground truth")
-    n = len(reference.image_ids)
-    ones = np.ones((1, n), dtype=np.int64)
-    reference_ap = float(average_precision(reference, ones)[0])
-    candidate_ap = float(average_precision(candidate, ones)[0])
-
-    weights = resample_weights(n, resamples, seed)
-    deltas = average_precision(candidate, weights) - average_precision(reference, weights)
-    tail = 100 * (1 - confidence) / 2
-    # A resample without ground truth has no AP (NaN); with many images it does not occur.
-    low, high = np.nanpercentile(deltas, [tail, 100 - tail])
-    return {
-        "delta": candidate_ap - reference_ap,
-        "low": float(low),
-        "high": float(high),
-        "reference_ap": reference_ap,
-        "candidate_ap": candidate_ap,
-        "resamples": resamples,
-        "seed": seed,
-        "confidence": confidence,
-        "method": (
-            f"Paired percentile bootstrap over images: {resamples} resamples of the {n} images "
-            f"drawn with replacement (numpy default_rng seed {seed}), the same for both, each "
-            "scored as COCO AP from COCOeval's per-image matches with every image counted as "
-            f"often as drawn; the {confidence:.0%} interval spans the {tail:g}th to "
-            f"{100 - tail:g}th percentiles of the resampled ΔAP."
-        ),
-    }
+    return Bootstrap(reference, resamples, seed, threads).compare(candidate, confidence)
 
 
 def resample_weights(images: int, resamples: int, seed: int) -> np.ndarray:
@@ -187,13 +192,17 @@ def resample_weights(images: int, resamples: int, seed: int) -> np.ndarray:
     return counts.reshape(resamples, images)
 
 
+def _ones(table: MatchTable) -> np.ndarray:
+    return np.ones((1, len(table.image_ids)), dtype=np.int64)
+
+
 def _check_weights(table: MatchTable, weights: np.ndarray) -> np.ndarray:
     weights = np.asarray(weights)
     if weights.ndim != 2 or weights.shape[1] != len(table.image_ids):
         raise ValueError(f"weights must be [B, {len(table.image_ids)}], got {weights.shape}")
     if not np.issubdtype(weights.dtype, np.integer) or (weights < 0).any():
         raise ValueError("weights are draw counts: non-negative integers")
-    return weights.astype(np.int64, copy=False)
+    return np.ascontiguousarray(weights, dtype=np.int64)
 
 
 def _same_ground_truth(a: MatchTable, b: MatchTable) -> bool:
@@ -202,52 +211,184 @@ def _same_ground_truth(a: MatchTable, b: MatchTable) -> bool:
     )
 
 
-def _category_ap(
-    table: MatchTable, cat: CategoryMatches, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(AP [B], whether the category has weighted ground truth [B]) of one category."""
-    tp_positions = [np.flatnonzero(tp) for tp in cat.tp]
-    # Counts are read at true positives only: detections after the last one never matter.
-    any_tp = np.flatnonzero(cat.tp.any(axis=0))
-    end = int(any_tp[-1]) + 1 if any_tp.size else 0
-    chunk = max(1, _CHUNK_ELEMENTS // max(end, 1))
-    sums = np.concatenate(
-        [
-            _precision_sums(table, cat, tp_positions, end, weights[start : start + chunk])
-            for start in range(0, len(weights), chunk)
-        ]
+def _category_aps(table: MatchTable, weights: np.ndarray, threads: int) -> np.ndarray:
+    """[B, categories with ground truth]: each class's AP per weights row (NaN: the row draws
+    none of its ground truth), rows split over `threads` threads."""
+    packed = _pack(table)
+    out = np.empty((len(weights), len(table.matches)))
+    bounds = np.linspace(0, len(weights), max(1, min(threads, len(weights))) + 1).astype(int)
+
+    def score(lo: int, hi: int) -> None:
+        _score_resamples(weights[lo:hi], *packed, table.recall_thresholds, out[lo:hi])
+
+    with ThreadPoolExecutor(len(bounds) - 1) as pool:
+        for done in [pool.submit(score, lo, hi) for lo, hi in pairwise(bounds)]:
+            done.result()
+    return out
+
+
+def _pack(table: MatchTable) -> tuple[np.ndarray, ...]:
+    """The table as flat arrays for _score_resamples, categories in table order:
+    (image, det_start, position, is_tp, position_start, gt_image, gt_count, gt_start).
+    A category's detections are kept up to its last true positive (none after it matters), and
+    per threshold the positions of those not false positives (TP or ignored) with their TP flag.
+    """
+    images, positions, is_tp, gt_images, gt_counts = [], [], [], [], []
+    det_start, position_start, gt_start = [0], [0], [0]
+    for cat in table.matches.values():
+        any_tp = np.flatnonzero(cat.tp.any(axis=0))
+        end = int(any_tp[-1]) + 1 if any_tp.size else 0
+        images.append(cat.image_index[:end])
+        det_start.append(det_start[-1] + end)
+        for tp, ignored in zip(cat.tp[:, :end], cat.ignored[:, :end], strict=True):
+            not_fp = np.flatnonzero(tp | ignored)
+            positions.append(not_fp)
+            is_tp.append(tp[not_fp])
+            position_start.append(position_start[-1] + len(not_fp))
+        drawn = np.flatnonzero(cat.gt_counts)
+        gt_images.append(drawn)
+        gt_counts.append(cat.gt_counts[drawn])
+        gt_start.append(gt_start[-1] + len(drawn))
+
+    def flat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return (
+        flat(images, np.int64),
+        np.array(det_start, dtype=np.int64),
+        flat(positions, np.int64),
+        flat(is_tp, np.bool_),
+        np.array(position_start, dtype=np.int64),
+        flat(gt_images, np.int64),
+        flat(gt_counts, np.int64),
+        np.array(gt_start, dtype=np.int64),
     )
-    npig = weights @ cat.gt_counts
-    grid = len(table.iou_thresholds) * len(table.recall_thresholds)
-    return sums / grid, npig > 0
 
 
-def _precision_sums(
-    table: MatchTable,
-    cat: CategoryMatches,
-    tp_positions: list[np.ndarray],
-    end: int,
+@numba.njit(nogil=True, cache=True)
+def _score_resamples(
     weights: np.ndarray,
-) -> np.ndarray:
-    """Sum over IoU and recall thresholds of the interpolated precision, per weights row."""
-    npig = np.maximum(weights @ cat.gt_counts, 1)[:, None]  # rows without ground truth: unused
-    # Weighted count of detections up to each position: TP + FP + ignored so far.
-    seen = np.cumsum(weights[:, cat.image_index[:end]], axis=1)
-    sums = np.zeros(len(weights))
-    for t, positions in enumerate(tp_positions):
-        if positions.size == 0:
-            continue
-        not_fp = np.flatnonzero(cat.tp[t] | cat.ignored[t])
-        w = weights[:, cat.image_index[not_fp]]
-        is_tp = cat.tp[t, not_fp]
-        tp = np.cumsum(w * is_tp, axis=1)[:, is_tp]
-        fp = seen[:, positions] - np.cumsum(w, axis=1)[:, is_tp]
-        # Same operations in the same order as accumulate(): identical floats.
-        precision = tp / (fp + tp + _EPS)
-        recall = tp / npig
-        envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-        # accumulate() reads the envelope at the first point reaching each recall threshold;
-        # count the thresholds each point is first to reach (never reached: precision 0).
-        reached = np.searchsorted(table.recall_thresholds, recall, side="right")
-        sums += (envelope * np.diff(reached, axis=1, prepend=0)).sum(axis=1)
-    return sums
+    image: np.ndarray,
+    det_start: np.ndarray,
+    position: np.ndarray,
+    is_tp: np.ndarray,
+    position_start: np.ndarray,
+    gt_image: np.ndarray,
+    gt_count: np.ndarray,
+    gt_start: np.ndarray,
+    rec_thrs: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[b, c] = AP of category c on weights row b (NaN without weighted ground truth)."""
+    n_cats = det_start.shape[0] - 1
+    n_thrs = (position_start.shape[0] - 1) // max(n_cats, 1)
+    n_rec = rec_thrs.shape[0]
+    longest = 0
+    for c in range(n_cats):
+        longest = max(longest, det_start[c + 1] - det_start[c])
+    seen = np.empty(longest, dtype=np.int64)
+    precision = np.empty(longest)
+    recall = np.empty(longest)
+    terms = np.empty(longest)
+    for b in range(weights.shape[0]):
+        w = weights[b]
+        for c in range(n_cats):
+            npig = 0
+            for j in range(gt_start[c], gt_start[c + 1]):
+                npig += w[gt_image[j]] * gt_count[j]
+            if npig == 0:
+                out[b, c] = np.nan
+                continue
+            d0 = det_start[c]
+            # Weighted count of detections up to each position: TP + FP + ignored so far.
+            run = 0
+            for d in range(det_start[c + 1] - d0):
+                run += w[image[d0 + d]]
+                seen[d] = run
+            sums = 0.0
+            for t in range(n_thrs):
+                n, tp, not_fp = 0, 0, 0
+                for j in range(position_start[c * n_thrs + t], position_start[c * n_thrs + t + 1]):
+                    drawn = w[image[d0 + position[j]]]
+                    not_fp += drawn
+                    if is_tp[j]:
+                        tp += drawn
+                        fp = seen[position[j]] - not_fp
+                        # Same operations in the same order as accumulate(): identical floats.
+                        precision[n] = tp / (fp + tp + _EPS)
+                        recall[n] = tp / npig
+                        n += 1
+                if n == 0:
+                    continue
+                for i in range(n - 2, -1, -1):  # the envelope: maximum at or after each point
+                    if precision[i + 1] > precision[i]:
+                        precision[i] = precision[i + 1]
+                # accumulate() reads the envelope at the first point reaching each recall
+                # threshold; count the thresholds each point is first to reach (never reached:
+                # precision 0).
+                reached, before = 0, 0
+                for i in range(n):
+                    while reached < n_rec and rec_thrs[reached] <= recall[i]:
+                        reached += 1
+                    terms[i] = precision[i] * (reached - before)
+                    before = reached
+                sums += _pairwise_sum(terms, n)
+            out[b, c] = sums / (n_thrs * n_rec)
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_sum(a: np.ndarray, start: int, n: int) -> float:
+    """pairwise_sum's leaf (n <= 128): eight running sums, combined as a tree, then the rest."""
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r = a[start : start + 8].copy()
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[start + i + j]
+        i += 8
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        total += a[start + i]
+        i += 1
+    return total
+
+
+@numba.njit(nogil=True, cache=True)
+def _pairwise_sum(a: np.ndarray, n: int) -> float:
+    """numpy's float64 sum of a[:n] (pairwise_sum in loops_utils.h), the same additions.
+
+    numpy halves a run longer than 128 (the half rounded down to a multiple of 8) and adds the
+    halves' sums. The recursion is unrolled into a stack (numba's cache cannot reload a
+    recursive function): a node is pushed as pending, its halves above it; when it comes up
+    again both halves' sums are on the value stack.
+    """
+    starts = np.empty(128, dtype=np.int64)
+    sizes = np.empty(128, dtype=np.int64)
+    pending = np.zeros(128, dtype=np.bool_)
+    values = np.empty(128)
+    top, n_values = 0, 0
+    starts[0], sizes[0] = 0, n
+    while top >= 0:
+        start, size = starts[top], sizes[top]
+        if size <= 128:
+            values[n_values] = _block_sum(a, start, size)
+            n_values += 1
+            top -= 1
+        elif pending[top]:
+            pending[top] = False
+            n_values -= 1
+            values[n_values - 1] += values[n_values]
+            top -= 1
+        else:
+            half = size // 2
+            half -= half % 8
+            pending[top] = True
+            starts[top + 1], sizes[top + 1] = start + half, size - half
+            starts[top + 2], sizes[top + 2] = start, half
+            pending[top + 1] = pending[top + 2] = False
+            top += 2
+    return values[0]

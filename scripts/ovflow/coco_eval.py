@@ -1,4 +1,4 @@
-"""COCO bbox evaluation of detections with pycocotools, and the files that hold its results."""
+"""COCO bbox evaluation of detections (pycocotools' numbers), and the files that hold them."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 import yaml
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
+from pycocotools.cocoeval import COCOeval, Params
 
 from ovflow import atomic
+from ovflow.coco_match import GroundTruth, Matching, accumulate, index_ground_truth, match
 from ovflow.detections import Detections
 from ovflow.versions import package_version
 
@@ -67,31 +67,14 @@ def _quietly(fn: Callable[..., T], *args: Any) -> tuple[T, str]:
     return result, out.getvalue()
 
 
-def _load_results(gt: COCO, results: list[dict], source: Path | str) -> COCO:
-    unknown = {r["image_id"] for r in results} - set(gt.getImgIds())
-    if unknown:
-        raise ValueError(f"{source}: results name images it lacks: {sorted(unknown)[:10]}")
-    if not results:
-        # loadRes reads results[0]; an empty result set is an empty COCO object.
-        dt = COCO()
-        dt.dataset = {"images": gt.dataset["images"], "categories": gt.dataset["categories"]}
-        dt.dataset["annotations"] = []
-        _quietly(dt.createIndex)
-        return dt
-    # loadRes adds keys (area, id, segmentation) to each dict; keep the caller's intact.
-    dt, _ = _quietly(gt.loadRes, [dict(r) for r in results])
-    return dt
-
-
-def _per_class_ap(coco_eval: COCOeval, gt: COCO) -> dict[str, float | None]:
+def _per_class_ap(precision: np.ndarray, params: Params, names: dict[int, str]) -> dict:
     # precision is [IoU T, recall R, class K, area A, maxDets M]; area 0 = all, maxDets 2 = 100.
-    precision = coco_eval.eval["precision"]
     per_class = {}
-    for k, cat_id in enumerate(coco_eval.params.catIds):
+    for k, cat_id in enumerate(params.catIds):
         values = precision[:, :, k, 0, 2]
         values = values[values > -1]
         # -1 everywhere means the class has no ground truth on these images.
-        per_class[gt.cats[cat_id]["name"]] = float(values.mean()) if values.size else None
+        per_class[names[cat_id]] = float(values.mean()) if values.size else None
     return per_class
 
 
@@ -108,37 +91,20 @@ def scored_categories(annotations: dict, image_ids: list[int]) -> list[int] | No
     return classes if len(classes) == 1 else None
 
 
-Annotations = Path | COCO  # an annotation file, or one already indexed by ground_truth()
+# An annotation file, or annotations already loaded (and checked by coco_data) and indexed by
+# ground_truth(), so that repeated evaluations do not parse and index them again.
+Annotations = Path | GroundTruth
 
 
-def ground_truth(annotations: dict) -> COCO:
-    """pycocotools' index of annotations already loaded (and checked) by coco_data, so the
-    JSON is not parsed again for every evaluation."""
-    gt = COCO()
-    gt.dataset = annotations
-    _quietly(gt.createIndex)
-    return gt
+def ground_truth(annotations: dict) -> GroundTruth:
+    return index_ground_truth(annotations, "annotations")
 
 
-def cocoeval_for(
-    annotations: Annotations,
-    results: list[dict],
-    image_ids: list[int],
-    cat_ids: list[int] | None = None,
-) -> tuple[COCO, COCOeval]:
-    """A bbox COCOeval of `results` on `image_ids` (and `cat_ids`, if given), not yet run."""
-    source = annotations if isinstance(annotations, Path) else "annotations"
-    if not image_ids:
-        raise ValueError(f"{source}: no image ids to evaluate")
-    gt = annotations if isinstance(annotations, COCO) else _quietly(COCO, str(annotations))[0]
-    missing = set(image_ids) - set(gt.getImgIds())
-    if missing:
-        raise ValueError(f"{source}: lacks image ids {sorted(missing)[:10]}")
-    coco_eval = COCOeval(gt, _load_results(gt, results, source), "bbox")
-    coco_eval.params.imgIds = sorted(set(image_ids))
-    if cat_ids:
-        coco_eval.params.catIds = sorted(set(cat_ids))
-    return gt, coco_eval
+def indexed(annotations: Annotations) -> GroundTruth:
+    if isinstance(annotations, GroundTruth):
+        return annotations
+    with open(annotations) as f:
+        return index_ground_truth(json.load(f), str(annotations))
 
 
 def evaluate(
@@ -150,19 +116,29 @@ def evaluate(
     """COCO bbox metrics of `results` on the images `image_ids` of the `annotations` file.
 
     `cat_ids` restricts the evaluation to those classes (e.g. the one class a set annotates).
+    The numbers are pycocotools' (see ovflow.coco_match).
     """
-    gt, coco_eval = cocoeval_for(annotations, results, image_ids, cat_ids)
-    _quietly(coco_eval.evaluate)
-    _quietly(coco_eval.accumulate)
+    gt = indexed(annotations)
+    return summarize(gt, match(gt, results, image_ids, cat_ids))
+
+
+def summarize(gt: GroundTruth, matching: Matching) -> dict:
+    """evaluate()'s result from a matching of detections on `gt`."""
+    precision, recall = accumulate(matching)
+    params = matching.params
+    # pycocotools' own summarize() turns the arrays into the 12 stats and their printout.
+    coco_eval = COCOeval(iouType="bbox")
+    coco_eval.params = params
+    coco_eval.eval = {"precision": precision, "recall": recall}
     _, summary = _quietly(coco_eval.summarize)
 
-    anns = gt.loadAnns(gt.getAnnIds(imgIds=coco_eval.params.imgIds))
-    crowd = sum(1 for a in anns if a.get("iscrowd", 0))
+    on_images = np.isin(gt.image_id, params.imgIds)
+    crowd = int(np.count_nonzero(gt.crowd & on_images))
     return {
         "stats": {name: float(v) for name, v in zip(STAT_NAMES, coco_eval.stats, strict=True)},
-        "per_class_ap": _per_class_ap(coco_eval, gt),
-        "images": len(coco_eval.params.imgIds),
-        "annotations": len(anns) - crowd,
+        "per_class_ap": _per_class_ap(precision, params, gt.category_names),
+        "images": len(params.imgIds),
+        "annotations": int(np.count_nonzero(on_images)) - crowd,
         "crowd_annotations": crowd,
         "summary": summary,
     }
