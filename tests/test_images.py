@@ -56,3 +56,11 @@ def test_truncated_jpeg_names_the_file(tmp_path: Path) -> None:
     broken.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
     with pytest.raises(ImageError, match=r"broken\.jpg"):
         load_rgb(broken)
+
+
+def test_empty_file_is_named_as_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    with pytest.raises(ImageError) as err:
+        load_rgb(empty)
+    assert str(err.value) == f"{empty}: empty file (0 bytes), not an image"
