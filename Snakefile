@@ -7,7 +7,7 @@ COCO val2017 + model archive → FP32/FP16 IR → INT8 IR (NNCF) → sample dete
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -16,13 +16,16 @@ min_version("9.0")
 configfile: Path(workflow.basedir) / "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
-
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from ovflow import catalog, precisions, settings, telemetry  # noqa: E402
 from ovflow.paths import Paths  # noqa: E402
 
-settings.check(config)
+# A settings error is its one line, not a Snakemake traceback.
+try:
+    settings.validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    settings.check(config)
+except settings.ConfigError as err:
+    sys.exit(f"ConfigError: {err}")
 if telemetry.opt_out():
     print(
         f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr
