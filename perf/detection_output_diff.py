@@ -10,6 +10,8 @@ Zoo settings (score 1e-8, top_k 100, keep_top_k 100, IoU 0.6, TF box coder as va
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import json
 import tempfile
 from pathlib import Path
