@@ -17,15 +17,13 @@ configfile: Path(workflow.basedir) / "config.yaml"
 
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from ovflow import catalog, precisions, settings, telemetry  # noqa: E402
+from ovflow import catalog, precisions, run_lock, settings, telemetry  # noqa: E402
+from ovflow.errors import exit_with_one_line  # noqa: E402
 from ovflow.paths import Paths  # noqa: E402
 
-# A settings error is its one line, not a Snakemake traceback.
-try:
+with exit_with_one_line():
     settings.validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
     settings.check(config)
-except settings.ConfigError as err:
-    sys.exit(f"ConfigError: {err}")
 if telemetry.opt_out():
     print(
         f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr
@@ -37,6 +35,13 @@ PRECISIONS = config["precisions"]
 # "Every core": Snakemake lowers a rule's threads to the cores it was given (--cores, or a
 # cluster profile's per-job cores), so this asks for the whole machine or node.
 ALL_CORES = 1024
+
+
+# Only a run that executes jobs, in its main process (jobs get --no-hooks): dry runs, --lint,
+# --report and --unlock neither take nor wait for the results folder's lock.
+onstart:
+    with exit_with_one_line():
+        run_lock.hold(PATHS.root)
 
 
 wildcard_constraints:

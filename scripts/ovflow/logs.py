@@ -8,11 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OvflowError
-
-
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+from .errors import OvflowError, one_line
 
 
 @contextlib.contextmanager
@@ -31,13 +27,13 @@ def to_log(path: str | Path) -> Iterator[None]:
         except OvflowError as exc:
             # Anticipated: its one line says it all, in the log and on screen; a traceback
             # would only bury it. Exit non-zero so Snakemake marks the job failed.
-            logging.error(_one_line(exc))
-            print(_one_line(exc), file=sys.__stderr__)
+            logging.error(one_line(exc))
+            print(one_line(exc), file=sys.__stderr__)
             raise SystemExit(1) from None
         except Exception as exc:
             # Unexpected: the full trace goes to the log; Snakemake shows the one-line reason.
             logging.exception("failed")
-            print(_one_line(exc), file=sys.__stderr__)
+            print(one_line(exc), file=sys.__stderr__)
             raise
         finally:
             logging.getLogger().removeHandler(handler)
