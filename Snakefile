@@ -17,7 +17,15 @@ configfile: Path(workflow.basedir) / "config.yaml"
 
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from ovflow import catalog, precisions, run_lock, settings, telemetry  # noqa: E402
+from ovflow import (  # noqa: E402
+    catalog,
+    coco_data,
+    precisions,
+    run_lock,
+    settings,
+    sizing,
+    telemetry,
+)
 from ovflow.errors import exit_with_one_line  # noqa: E402
 from ovflow.paths import Paths  # noqa: E402
 

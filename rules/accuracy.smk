@@ -19,11 +19,16 @@ rule detect:
         ),
     log:
         PATHS.log("{model}/detect_{dataset}_{precision}_{shard}of{shards}"),
+    benchmark:
+        PATHS.usage("detect", "{model}/{dataset}_{precision}_{shard}of{shards}")
     conda:
         "../envs/openvino.yaml"
     threads: ALL_CORES
     resources:
-        mem_mb=3000,
+        mem_mb=sizing.mem_mb("detect"),
+        runtime=lambda wc, input, threads: sizing.runtime(
+            "detect", eval_images(input.eval_ids) / int(wc.shards), threads
+        ),
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
@@ -51,11 +56,16 @@ rule accuracy:
         ),
     log:
         PATHS.log("{model}/accuracy_{dataset}_{precision}"),
+    benchmark:
+        PATHS.usage("accuracy", "{model}/{dataset}_{precision}")
     conda:
         "../envs/openvino.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=lambda wc, input: sizing.mem_mb("accuracy", eval_images(input.eval_ids)),
+        runtime=lambda wc, input: sizing.runtime(
+            "accuracy", eval_images(input.eval_ids)
+        ),
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
@@ -85,9 +95,18 @@ rule accuracy_delta:
         ),
     log:
         PATHS.log("{model}/accuracy_delta_{dataset}"),
+    benchmark:
+        PATHS.usage("accuracy_delta", "{model}/{dataset}")
     conda:
         "../envs/openvino.yaml"
     threads: 1
+    resources:
+        mem_mb=lambda wc, input: sizing.mem_mb(
+            "accuracy_delta", delta_work(input.eval_ids)
+        ),
+        runtime=lambda wc, input: sizing.runtime(
+            "accuracy_delta", delta_work(input.eval_ids)
+        ),
     params:
         precisions=PRECISIONS,
         resamples=config["accuracy"]["bootstrap_resamples"],

@@ -27,11 +27,14 @@ rule convert:
         bin=PATHS.ir_bin("{model}", "FP32"),
     log:
         PATHS.log("{model}/convert"),
+    benchmark:
+        PATHS.usage("convert", "{model}")
     conda:
         "../envs/openvino.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=sizing.mem_mb("convert"),
+        runtime=sizing.runtime("convert"),
     params:
         spec=lambda wc: model_spec(wc.model),
         score_threshold=config["postprocess"]["score_threshold"],

@@ -103,3 +103,7 @@ class Paths:
 
     def log(self, name: str) -> Path:
         return self.root / "logs" / f"{name}.log"
+
+    def usage(self, rule: str, job: str) -> Path:
+        """A heavy job's runtime and memory (Snakemake's benchmark record; perf/job_usage.py)."""
+        return self.root / "usage" / rule / f"{job}.tsv"
