@@ -26,7 +26,7 @@ from ovflow.paths import Paths
 
 def read_records(results: Path) -> pd.DataFrame:
     """One row per job: rule, job, seconds, max_rss_mb, cpu_seconds."""
-    usage = Paths(results).usage("rule", "job").parents[1]
+    usage = Paths(results).usage_dir
     rows = []
     for tsv in sorted(usage.glob("*/**/*.tsv")):
         record = pd.read_csv(tsv, sep="\t").iloc[-1]  # the last run of the job

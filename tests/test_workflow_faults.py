@@ -71,7 +71,7 @@ def test_a_full_run_leaves_no_telemetry_traces(small_run: tuple[Path, dict], hom
 
 def test_every_heavy_job_records_its_runtime_and_memory(small_run: tuple[Path, dict]) -> None:
     workdir, config = small_run
-    usage = Paths(workdir / config["results"]).usage("rule", "job").parents[1]
+    usage = Paths(workdir / config["results"]).usage_dir
     records = {tsv.relative_to(usage).parts[0]: tsv for tsv in usage.glob("*/**/*.tsv")}
     assert set(records) == HEAVY_RULES
     proc = subprocess.run(
@@ -110,7 +110,7 @@ def requests_per_record(workdir: Path, config: dict) -> dict[Path, dict[str, int
 def test_every_job_fits_the_resources_it_asks_for(small_run: tuple[Path, dict]) -> None:
     workdir, config = small_run
     requests = requests_per_record(workdir, config)
-    usage = Paths(workdir / config["results"]).usage("rule", "job").parents[1]
+    usage = Paths(workdir / config["results"]).usage_dir
     records = sorted(usage.glob("*/**/*.tsv"))
     assert sorted(requests) == records
     for tsv in records:
