@@ -5,7 +5,7 @@ commands and the machine load are in README.md, "Resources"): each rule's larges
 and longest wall time at a known size of work. A job's request scales those by its own size
 where the work grows with it, then adds headroom: the records sample memory (a short peak can
 fall between two samples; the kernel's own peak was up to ~20% higher), and wall time on a
-shared machine swung 2-4x with its load.
+shared machine swung up to ~5x with its load (detect on the 206 images: 4.4 s to 20.6 s).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ MEMORY_HEADROOM = 2.0
 RUNTIME_HEADROOM = 3.0
 MIN_MEM_MB = 1000
 MIN_RUNTIME_MIN = 10
-# benchmark_app's own start, compile and report around each run's `duration` (measured).
+# benchmark_app's own start, compile and report around each run's `duration`: 1-2 s measured
+# (the offline records' wall time less the runs' durations, per run).
 BENCHMARK_RUN_OVERHEAD_S = 3.0
 
 
