@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -17,13 +17,22 @@ min_version("9.0")
 configfile: Path(workflow.basedir) / "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
-
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from ovflow import catalog, precisions, settings, telemetry  # noqa: E402
+from ovflow import (  # noqa: E402
+    catalog,
+    coco_data,
+    precisions,
+    run_lock,
+    settings,
+    sizing,
+    telemetry,
+)
+from ovflow.errors import exit_with_one_line  # noqa: E402
 from ovflow.paths import Paths  # noqa: E402
 
-settings.check(config)
+with exit_with_one_line():
+    settings.validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    settings.check(config)
 if telemetry.opt_out():
     print(
         f"OpenVINO telemetry: opted out in {telemetry.consent_file()}", file=sys.stderr
@@ -36,6 +45,13 @@ PRECISIONS = config["precisions"]
 # "Every core": Snakemake lowers a rule's threads to the cores it was given (--cores, or a
 # cluster profile's per-job cores), so this asks for the whole machine or node.
 ALL_CORES = 1024
+
+
+# Only a run that executes jobs, in its main process (jobs get --no-hooks): dry runs, --lint,
+# --report and --unlock neither take nor wait for the results folder's lock.
+onstart:
+    with exit_with_one_line():
+        run_lock.hold(PATHS.root)
 
 
 wildcard_constraints:

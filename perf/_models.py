@@ -6,20 +6,17 @@ workflow builds.
 
 from __future__ import annotations
 
-import sys
+import _no_telemetry  # noqa: F401
+
 from pathlib import Path
+
+from ovflow import catalog, coco_data, convert, ir_files, quantize
+from ovflow.download import extract_tar_folder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PERSON_IMAGES = SHARED / "data" / "coco-val2017-person" / "val2017"
 SUBSET = SHARED / "data" / "coco-val2017-subset"
-sys.path.insert(0, str(REPO / "scripts"))
-
-from ovflow import catalog, coco_data, convert, ir_files, quantize  # noqa: E402
-from ovflow.download import extract_tar_folder  # noqa: E402
-from ovflow.telemetry import opt_out  # noqa: E402
-
-opt_out()  # these scripts convert and quantize too: send nothing
 
 
 def archive_dir(model: str, dest: Path) -> Path:

@@ -11,6 +11,8 @@ other. Bar: the end-to-end images/s are at least 50% of benchmark_app's frames/s
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import argparse
 import tempfile
 import time

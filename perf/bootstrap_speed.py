@@ -18,13 +18,16 @@ Timed: match_table() for both sets plus paired_bootstrap() with 1000 resamples.
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ovflow import bootstrap
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -34,9 +37,6 @@ SOURCES = [
 ]
 BAR_SECONDS = 60.0
 PER_IMAGE = 100
-
-sys.path.insert(0, str(REPO / "scripts"))
-from ovflow import bootstrap  # noqa: E402
 
 
 def merged_annotations() -> dict:

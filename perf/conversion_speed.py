@@ -9,6 +9,8 @@ throughput`. Bar: the workflow IR is at least 5x faster.
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import argparse
 import tempfile
 from pathlib import Path

@@ -11,6 +11,8 @@ and both APs.
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import json
 import tempfile
 from pathlib import Path

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import argparse
 import statistics
 import tempfile

@@ -9,6 +9,8 @@ postprocess_speed.py).
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import argparse
 import json
 import tempfile

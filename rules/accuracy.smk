@@ -19,11 +19,16 @@ rule detect:
         ),
     log:
         PATHS.log("{model}/detect_{dataset}_{precision}_{shard}of{shards}"),
+    benchmark:
+        PATHS.usage("detect", "{model}/{dataset}_{precision}_{shard}of{shards}")
     conda:
         "../envs/openvino.yaml"
     threads: ALL_CORES
     resources:
-        mem_mb=3000,
+        mem_mb=sizing.mem_mb("detect"),
+        runtime=lambda wc, input, threads: sizing.runtime(
+            "detect", eval_images(input.eval_ids) / int(wc.shards), threads
+        ),
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
@@ -54,12 +59,16 @@ rule accuracy:
         ),
     log:
         PATHS.log("{model}/accuracy_{dataset}_{precision}"),
+    benchmark:
+        PATHS.usage("accuracy", "{model}/{dataset}_{precision}")
     conda:
         "../envs/openvino.yaml"
     threads: 1
-    # Peak 0.7 GB on 5,000 images x 100 detections (perf/scoring_speed.py).
     resources:
-        mem_mb=1500,
+        mem_mb=lambda wc, input: sizing.mem_mb("accuracy", eval_images(input.eval_ids)),
+        runtime=lambda wc, input: sizing.runtime(
+            "accuracy", eval_images(input.eval_ids)
+        ),
     params:
         device=config["inference"]["device"],
         precision_hint=config["inference"]["precision_hint"],
@@ -91,13 +100,19 @@ rule accuracy_delta:
         ),
     log:
         PATHS.log("{model}/accuracy_delta_{dataset}"),
+    benchmark:
+        PATHS.usage("accuracy_delta", "{model}/{dataset}")
     conda:
         "../envs/openvino.yaml"
     # The bootstrap scores its resamples on every thread it is given.
     threads: ALL_CORES
-    # Peak 0.8 GB on 5,000 images x 100 detections (perf/scoring_speed.py).
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc, input: sizing.mem_mb(
+            "accuracy_delta", delta_work(input.eval_ids)
+        ),
+        runtime=lambda wc, input: sizing.runtime(
+            "accuracy_delta", delta_work(input.eval_ids)
+        ),
     params:
         precisions=PRECISIONS,
         resamples=config["accuracy"]["bootstrap_resamples"],

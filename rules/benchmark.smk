@@ -14,11 +14,16 @@ rule benchmark:
         ),
     log:
         PATHS.log("{model}/benchmark_{precision}"),
+    benchmark:
+        PATHS.usage("benchmark", "{model}/{precision}")
     conda:
         "../envs/openvino.yaml"
     # All cores: the local scheduler never runs jobs whose threads add up to more than
     # --cores, so nothing else of this run shares the machine while a benchmark runs.
     threads: ALL_CORES
+    resources:
+        mem_mb=sizing.mem_mb("benchmark"),
+        runtime=lambda wc: sizing.runtime("benchmark", benchmark_seconds(wc.precision)),
     params:
         settings=config["benchmark"],
     script:

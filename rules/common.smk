@@ -135,6 +135,25 @@ def index_inputs(wildcards):
     }
 
 
+def eval_images(eval_ids):
+    """Images of an evaluation set (its ids file exists once a job using it is scheduled)."""
+    return len(coco_data.read_ids(Path(eval_ids)))
+
+
+def delta_work(eval_ids):
+    """accuracy_delta's work: images x comparisons with FP32 x bootstrap resamples / 1000."""
+    comparisons = max(1, len(PRECISIONS) - 1)
+    resamples = config["accuracy"]["bootstrap_resamples"]
+    return eval_images(eval_ids) * comparisons * resamples / 1000
+
+
+def benchmark_seconds(precision):
+    # ovflow.benchmark imports openvino: only once a benchmark job is scheduled.
+    from ovflow.benchmark import PLAN
+
+    return sizing.benchmark_seconds(len(PLAN[precision]), config["benchmark"])
+
+
 def reproduce_command():
     files = " ".join(f"--configfile {f}" for f in workflow.overwrite_configfiles)
     return f"snakemake --cores all {files}".strip()

@@ -6,7 +6,6 @@ rule download:
         PATHS.download("{filename}"),
     log:
         PATHS.log("download/{filename}"),
-    retries: 1
     conda:
         "../envs/data.yaml"
     threads: 1

@@ -30,13 +30,16 @@ rule convert:
         info=PATHS.conversion_info("{model}"),
     log:
         PATHS.log("{model}/convert"),
+    benchmark:
+        PATHS.usage("convert", "{model}")
     wildcard_constraints:
         model=models_from("archive"),
     conda:
         "../envs/openvino.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=sizing.mem_mb("convert"),
+        runtime=sizing.runtime("convert"),
     params:
         spec=lambda wc: model_spec(wc.model),
         score_threshold=config["postprocess"]["score_threshold"],

@@ -17,11 +17,16 @@ rule quantize:
         info=PATHS.quantization_info("{model}"),
     log:
         PATHS.log("{model}/quantize"),
+    benchmark:
+        PATHS.usage("quantize", "{model}")
     conda:
         "../envs/openvino.yaml"
     threads: ALL_CORES
     resources:
-        mem_mb=6000,
+        mem_mb=sizing.mem_mb("quantize", config["calibration"]["subset_size"]),
+        runtime=lambda wc, threads: sizing.runtime(
+            "quantize", config["calibration"]["subset_size"], threads
+        ),
     params:
         quantization=config["quantization"],
         spec=lambda wc: model_spec(wc.model),

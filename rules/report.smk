@@ -35,9 +35,14 @@ rule report:
         headline=PATHS.report_headline("{model}"),
     log:
         PATHS.log("{model}/report"),
+    benchmark:
+        PATHS.usage("report", "{model}")
     conda:
         "../envs/report.yaml"
     threads: 1
+    resources:
+        mem_mb=sizing.mem_mb("report"),
+        runtime=sizing.runtime("report"),
     params:
         datasets=DATASETS,
         precisions=PRECISIONS,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First: telemetry off before any test module imports openvino or nncf (at collection too).
+import ovflow.no_telemetry  # noqa: F401
+
 import subprocess
 import sys
 from pathlib import Path
@@ -100,15 +103,6 @@ def planned_jobs(workdir: Path, config: dict) -> dict[str, int]:
     if "Nothing to be done" in proc.stdout + proc.stderr:
         return {}
     return job_stats(proc.stdout)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def no_telemetry() -> None:
-    """Tests convert and quantize models directly: keep OpenVINO/NNCF telemetry off, as the
-    Snakefile does for workflow runs."""
-    from ovflow import telemetry
-
-    telemetry.opt_out()
 
 
 TF_REFERENCE = SHARED / "reference" / "ssdlite_mobilenet_v2_tf_detections_subset206.json"

@@ -235,6 +235,14 @@ def test_not_an_image_is_reported(tmp_path: Path) -> None:
         check_image_file(path)
 
 
+def test_empty_file_is_reported_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "000000000139.jpg"
+    path.touch()
+    with pytest.raises(DatasetError) as err:
+        check_image_file(path)
+    assert str(err.value) == f"{path}: empty file (0 bytes), not an image"
+
+
 @needs(SUBSET)
 def test_truncation_is_caught_even_if_pillow_was_told_to_tolerate_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

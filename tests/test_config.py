@@ -43,6 +43,43 @@ def test_schema_rejects_bad_values(section: str, value: object, key: str) -> Non
         validated(offline_config(**{section: value}))
 
 
+GOOD_SHA256 = "08b3c931f61be89d788cb2f2a1b986c877322b886893fb3a65cfed97389c61be"
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ({"name": ".."}, "name"),
+        ({"name": "."}, "name"),
+        ({"name": "../archive.tar.gz"}, "name"),
+        ({"name": "sub/archive.tar.gz"}, "name"),
+        ({"name": "..\\archive.tar.gz"}, "name"),
+        ({"name": "archive\x00.tar.gz"}, "name"),
+        ({"name": ""}, "name"),
+        ({"sha256": GOOD_SHA256[:-1]}, "sha256"),
+        ({"sha256": GOOD_SHA256 + "\n"}, "sha256"),
+        ({"sha256": GOOD_SHA256[:-1] + "g"}, "sha256"),
+        ({"url": "download.tensorflow.org/models/a.tar.gz"}, "url"),
+        ({"url": "http://"}, "url"),
+        ({"url": "http://host/a b.tar.gz"}, "url"),
+        ({"url": "file:///etc/passwd"}, "url"),
+    ],
+)
+def test_schema_rejects_malformed_archive_overrides(override: dict, key: str) -> None:
+    with pytest.raises(WorkflowError, match=key):
+        validated(offline_config(model_overrides={"ssdlite_mobilenet_v2": override}))
+
+
+def test_schema_accepts_well_formed_archive_overrides() -> None:
+    override = {
+        "sha256": GOOD_SHA256.upper(),
+        "url": "https://example.org/models/ssdlite.tar.gz?download=1",
+        "name": "ssdlite_mobilenet_v2 re-packed.tar.gz",
+    }
+    config = validated(offline_config(model_overrides={"ssdlite_mobilenet_v2": override}))
+    assert config["model_overrides"]["ssdlite_mobilenet_v2"] == override
+
+
 def test_schema_rejects_unknown_key() -> None:
     with pytest.raises(WorkflowError, match="calibraton"):
         validated({**offline_config(), "calibraton": {}})

@@ -81,6 +81,7 @@ def opencv_reference(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
     return resized.transpose(2, 0, 1).astype(np.float32)
 
 
+@needs(SUBSET)
 def test_opencv_bilinear_is_cv2_resize_bit_exactly_on_real_images() -> None:
     for path in sorted((SUBSET / "val2017").glob("*.jpg"))[:25]:
         rgb = load_rgb(path)
@@ -100,6 +101,7 @@ def test_opencv_bilinear_is_cv2_resize_bit_exactly_at_any_size() -> None:
         np.testing.assert_array_equal(tensor[0], opencv_reference(rgb, height, width))
 
 
+@needs(SUBSET)
 def test_model_input_follows_the_catalog_colour_range_and_layout() -> None:
     rgb = load_rgb(sorted((SUBSET / "val2017").glob("*.jpg"))[0])
     bgr_planes = to_input_tensor(rgb, 300, 300)
@@ -113,3 +115,11 @@ def test_model_input_follows_the_catalog_colour_range_and_layout() -> None:
     np.testing.assert_allclose(tensor[0], expected, rtol=0, atol=1e-7)
     signed = to_model_input(rgb, InputSpec(None, 300, 300, range=(-1.0, 1.0)))
     np.testing.assert_allclose(signed, bgr_planes * (2 / 255) - 1, rtol=0, atol=1e-6)
+
+
+def test_empty_file_is_named_as_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    with pytest.raises(ImageError) as err:
+        load_rgb(empty)
+    assert str(err.value) == f"{empty}: empty file (0 bytes), not an image"

@@ -1,12 +1,18 @@
-"""The workflow's opt-out is what OpenVINO's converter and NNCF check before sending."""
+"""The workflow's opt-out is what OpenVINO's converter and NNCF check before sending, and every
+entry point records it before anything imports openvino or nncf."""
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
 
+from conftest import REPO
 from ovflow import telemetry
 
 
@@ -40,3 +46,60 @@ def test_opt_out_overrides_an_earlier_opt_in(fresh_home: Path) -> None:
     assert consent() == ConsentCheckResult.ACCEPTED
     telemetry.opt_out()
     assert consent() == ConsentCheckResult.DECLINED
+
+
+# -- every entry point opts out before openvino or nncf is imported --------------------------
+
+TRACES = ("openvino_ga_cid", "stats")  # what openvino-telemetry writes when it may send
+
+
+def run_with_fresh_home(home: Path, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    proc = subprocess.run(
+        cmd, cwd=cwd, env={**env, "HOME": str(home)}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc
+
+
+def assert_no_telemetry_traces(home: Path) -> None:
+    intel = home / "intel"
+    assert sorted(p.name for p in intel.iterdir()) == ["openvino_telemetry"]
+    assert (intel / "openvino_telemetry").read_text() == "0"  # declined
+
+
+def test_pytest_collection_opts_out_first(tmp_path: Path) -> None:
+    proc = run_with_fresh_home(
+        tmp_path, [sys.executable, "-m", "pytest", "--collect-only", "-q"], REPO
+    )
+    assert "tests collected" in proc.stdout
+    assert_no_telemetry_traces(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [["-c", "import _models"], ["conversion_speed.py", "--help"]],
+    ids=["import _models", "conversion_speed.py --help"],
+)
+def test_perf_scripts_opt_out_first(tmp_path: Path, cmd: list[str]) -> None:
+    run_with_fresh_home(tmp_path, [sys.executable, *cmd], REPO / "perf")
+    assert_no_telemetry_traces(tmp_path)
+
+
+def first_import(path: Path) -> str:
+    """The module of a file's first import after `from __future__`."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            return node.names[0].name
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            return node.module or ""
+    return ""
+
+
+def test_every_entry_point_imports_the_opt_out_first() -> None:
+    # Ruff keeps these imports first (pyproject's isort section no-telemetry) once present.
+    assert first_import(REPO / "tests" / "conftest.py") == "ovflow.no_telemetry"
+    perf = [p for p in sorted((REPO / "perf").glob("*.py")) if p.name != "_no_telemetry.py"]
+    assert perf and {p.name: first_import(p) for p in perf} == {
+        p.name: "_no_telemetry" for p in perf
+    }

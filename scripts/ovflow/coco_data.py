@@ -200,6 +200,8 @@ def read_paths(path: Path) -> list[Path]:
 
 def check_image_file(path: Path) -> None:
     """Decode `path` fully; a truncated or corrupt image raises DatasetError."""
+    if Path(path).stat().st_size == 0:
+        raise DatasetError(f"{path}: empty file (0 bytes), not an image")
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False  # a partial decode must fail, not pad with grey
     try:

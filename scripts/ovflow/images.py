@@ -44,6 +44,8 @@ def load_rgb(path: Path) -> np.ndarray:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc})") from exc
+    if not data:
+        raise ImageError(f"{path}: empty file (0 bytes), not an image")
     if simplejpeg.is_jpeg(data):
         with contextlib.suppress(ValueError):
             return simplejpeg.decode_jpeg(data, colorspace="RGB")

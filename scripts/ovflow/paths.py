@@ -113,3 +113,11 @@ class Paths:
 
     def log(self, name: str) -> Path:
         return self.root / "logs" / f"{name}.log"
+
+    @property
+    def usage_dir(self) -> Path:
+        """The heavy jobs' runtime and memory (Snakemake's benchmark records; perf/job_usage.py)."""
+        return self.root / "usage"
+
+    def usage(self, rule: str, job: str) -> Path:
+        return self.usage_dir / rule / f"{job}.tsv"

@@ -17,6 +17,26 @@ class ConfigError(OvflowError, ValueError):
     pass
 
 
+def validate(config: dict[str, Any], schema: Path) -> None:
+    """Snakemake's schema validation (it fills in the defaults), its error as one line."""
+    from jsonschema import ValidationError
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate as snakemake_validate
+
+    try:
+        snakemake_validate(config, str(schema))
+    except WorkflowError as err:
+        invalid = err.__context__  # Snakemake raises it while handling jsonschema's error
+        if not isinstance(invalid, ValidationError):
+            raise
+        key = ".".join(str(part) for part in invalid.absolute_path) or "config"
+        message = invalid.message
+        expected = invalid.schema.get("description") if isinstance(invalid.schema, dict) else None
+        if invalid.validator in ("pattern", "minLength", "maxLength") and expected:
+            message += f"; expected {expected}"  # a regular expression alone says it poorly
+        raise ConfigError(f"{key}: {message} (schema {schema})") from None
+
+
 def user_catalogs(config: dict[str, Any]) -> list[Path]:
     """The user's own catalog files (`catalogs:`), relative to the working directory."""
     return [Path(file) for file in config.get("catalogs", [])]
