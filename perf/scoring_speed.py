@@ -23,6 +23,8 @@ table, and (accuracy + accuracy_delta seconds) / (detect seconds), all precision
 
 from __future__ import annotations
 
+import _no_telemetry  # noqa: F401
+
 import argparse
 import json
 import os
