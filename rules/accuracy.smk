@@ -25,7 +25,9 @@ rule detect:
         "../envs/openvino.yaml"
     threads: ALL_CORES
     resources:
-        mem_mb=sizing.mem_mb("detect"),
+        mem_mb=lambda wc, input: sizing.mem_mb(
+            "detect", eval_images(input.eval_ids) / int(wc.shards)
+        ),
         runtime=lambda wc, input, threads: sizing.runtime(
             "detect", eval_images(input.eval_ids) / int(wc.shards), threads
         ),
@@ -81,16 +83,17 @@ rule accuracy:
 
 rule accuracy_delta:
     input:
+        **{
+            input_key(kind, p): path("{model}", "{dataset}", p)
+            for p in PRECISIONS
+            for kind, path in (
+                ("accuracy", PATHS.accuracy),
+                ("detections", PATHS.detections),
+            )
+        },
         annotations=lambda wc: dataset_annotations(wc.dataset),
         eval_ids=PATHS.eval_ids("{dataset}"),
-        accuracy=expand(
-            PATHS.accuracy("{{model}}", "{{dataset}}", "{precision}"),
-            precision=PRECISIONS,
-        ),
-        detections=expand(
-            PATHS.detections("{{model}}", "{{dataset}}", "{precision}"),
-            precision=PRECISIONS,
-        ),
+        # Each precision's accuracy record and detections, named by ovflow.paths.input_key.
     output:
         report(
             PATHS.accuracy_delta("{model}", "{dataset}"),
@@ -110,8 +113,8 @@ rule accuracy_delta:
         mem_mb=lambda wc, input: sizing.mem_mb(
             "accuracy_delta", delta_work(input.eval_ids)
         ),
-        runtime=lambda wc, input: sizing.runtime(
-            "accuracy_delta", delta_work(input.eval_ids)
+        runtime=lambda wc, input, threads: sizing.runtime(
+            "accuracy_delta", delta_work(input.eval_ids), threads
         ),
     params:
         precisions=PRECISIONS,

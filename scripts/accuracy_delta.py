@@ -4,36 +4,33 @@ from pathlib import Path
 
 import yaml
 
-from ovflow import atomic, coco_data, coco_eval, labels
+from ovflow import atomic, coco_eval, labels
 from ovflow.bootstrap import Bootstrap, match_table
 from ovflow.coco_eval import read_accuracy_yaml, read_detections_json
 from ovflow.compare import class_deltas, stat_deltas
 from ovflow.logs import to_log
+from ovflow.paths import input_key
 from ovflow.precisions import REFERENCE
 
 with to_log(snakemake.log[0]):
-    annotations = Path(snakemake.input.annotations)
-    ids = coco_data.read_ids(Path(snakemake.input.eval_ids))
     precisions = snakemake.params.precisions
     records = {
-        p: read_accuracy_yaml(Path(f))
-        for p, f in zip(precisions, snakemake.input.accuracy, strict=True)
+        p: read_accuracy_yaml(Path(snakemake.input[input_key("accuracy", p)])) for p in precisions
     }
-    detections = dict(zip(precisions, snakemake.input.detections, strict=True))
     reference = records[REFERENCE]
-    ground_truth = coco_data.load_annotations(annotations)
     # The accuracy rule's choice of classes.
-    cat_ids = labels.match(
+    ground_truth, ids, classes = labels.match_set(
         snakemake.params.labels,
-        ground_truth,
-        ids,
+        Path(snakemake.input.annotations),
+        Path(snakemake.input.eval_ids),
         snakemake.params.only_model_classes,
-        annotations,
-    ).cat_ids
+    )
+    cat_ids = classes.cat_ids
     indexed = coco_eval.ground_truth(ground_truth)
 
     def table(precision):
-        return match_table(indexed, read_detections_json(Path(detections[precision])), ids, cat_ids)
+        detections = Path(snakemake.input[input_key("detections", precision)])
+        return match_table(indexed, read_detections_json(detections), ids, cat_ids)
 
     # The resamples, and the reference's AP on each, serve every comparison.
     bootstrap = Bootstrap(

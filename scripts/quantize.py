@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from ovflow import atomic, coco_data, coco_eval, labels
+from ovflow.coco_data import DatasetError
 from ovflow.ir_files import read_ir, save_ir
 from ovflow.logs import to_log
 from ovflow.quantize import (
@@ -27,7 +28,7 @@ def validation_set(
     by_name = {rec["file_name"]: rec for rec in ground_truth["images"]}
     missing = [p.name for p in images if p.name not in by_name]
     if missing:
-        raise ValueError(f"{annotations}: no annotations for calibration image {missing[0]}")
+        raise DatasetError(f"{annotations}: no annotations for calibration image {missing[0]}")
     records = [by_name[p.name] for p in images]
     ids = [rec["id"] for rec in records]
     return ValidationSet(

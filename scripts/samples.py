@@ -5,6 +5,7 @@ from pathlib import Path
 from ovflow import coco_data, inference
 from ovflow.draw import draw_detections
 from ovflow.logs import to_log
+from ovflow.settings import ConfigError
 
 with to_log(snakemake.log[0]):
     index = coco_data.image_index(coco_data.load_annotations(Path(snakemake.input.annotations)))
@@ -14,7 +15,7 @@ with to_log(snakemake.log[0]):
     )
     unknown = [i for i in ids if i not in index]
     if unknown:
-        raise ValueError(f"samples.image_ids: {unknown} not in the annotations")
+        raise ConfigError(f"samples.image_ids: {unknown} not in the annotations")
     compiled = inference.compile_ir(
         Path(snakemake.input.xml), snakemake.params.device, snakemake.params.precision_hint
     )

@@ -17,6 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import OvflowError
+
+
+class PipelineConfigError(OvflowError, ValueError):
+    """A pipeline.config that cannot be read, or anchors that disagree with it."""
+
+
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+|\#[^\n]*)
@@ -50,7 +57,9 @@ def _tokens(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None:
-            raise ValueError(f"pipeline config line {line}: cannot read {text[pos : pos + 20]!r}")
+            raise PipelineConfigError(
+                f"pipeline config line {line}: cannot read {text[pos : pos + 20]!r}"
+            )
         if match.lastgroup != "space":
             tokens.append(_Token(match.lastgroup, match.group(), line))
         line += match.group().count("\n")
@@ -63,7 +72,9 @@ def _scalar(token: _Token) -> Any:
     if token.kind == "string":
         return ast.literal_eval(token.text)
     if token.kind != "word":
-        raise ValueError(f"pipeline config line {token.line}: expected a value, got {token.text!r}")
+        raise PipelineConfigError(
+            f"pipeline config line {token.line}: expected a value, got {token.text!r}"
+        )
     word = token.text
     if word in ("true", "True", "t"):
         return True
@@ -91,7 +102,7 @@ class _Reader:
         token = self.peek()
         if token is None:
             last = self.tokens[-1].line if self.tokens else 1
-            raise ValueError(f"pipeline config line {last}: unexpected end of text")
+            raise PipelineConfigError(f"pipeline config line {last}: unexpected end of text")
         self.pos += 1
         return token
 
@@ -103,7 +114,7 @@ class _Reader:
                 continue
             name = self.take()
             if name.kind != "word":
-                raise ValueError(
+                raise PipelineConfigError(
                     f"pipeline config line {name.line}: expected a field name, got {name.text!r}"
                 )
             fields.setdefault(name.text, []).extend(self.field_values())
@@ -120,7 +131,7 @@ class _Reader:
         if token.text in _CLOSING:
             return [self.message(_CLOSING[token.text])]
         if not has_colon:
-            raise ValueError(f"pipeline config line {token.line}: expected ':' or '{{'")
+            raise PipelineConfigError(f"pipeline config line {token.line}: expected ':' or '{{'")
         if token.text != "[":
             return [_scalar(token)]
         values = []
@@ -185,20 +196,24 @@ def _message(tree: dict[str, Any], path: str) -> dict[str, Any]:
         where = ".".join(keys[: depth + 1])
         if node is None:
             detail = "" if where == path else f" (no {where})"
-            raise ValueError(f"pipeline config has no {path}{detail}")
+            raise PipelineConfigError(f"pipeline config has no {path}{detail}")
         if not isinstance(node, dict):
-            raise ValueError(f"pipeline config: {where} must be given once, as a {{...}} block")
+            raise PipelineConfigError(
+                f"pipeline config: {where} must be given once, as a {{...}} block"
+            )
     return node
 
 
 def _typed(block: dict[str, Any], path: str, key: str, kind: type, default: Any = None) -> Any:
     value = block.get(key, default)
     if value is None:
-        raise ValueError(f"pipeline config has no {path}.{key}")
+        raise PipelineConfigError(f"pipeline config has no {path}.{key}")
     if kind is float and type(value) is int:  # "max_scale: 1" is a valid float
         value = float(value)
     if type(value) is not kind:  # not isinstance: a bool is an int
-        raise ValueError(f"pipeline config: {path}.{key} should be {kind.__name__}, got {value!r}")
+        raise PipelineConfigError(
+            f"pipeline config: {path}.{key} should be {kind.__name__}, got {value!r}"
+        )
     return value
 
 
@@ -276,7 +291,7 @@ def _box_specs(facts: PipelineFacts) -> list[list[tuple[float, float]]]:
     """(scale, aspect ratio) per anchor per layer, as `create_ssd_anchors` (Python doubles)."""
     n = facts.num_layers
     if facts.scales and len(facts.scales) != n:
-        raise ValueError(f"{len(facts.scales)} anchor scales for {n} anchor layers")
+        raise PipelineConfigError(f"{len(facts.scales)} anchor scales for {n} anchor layers")
     if facts.scales:
         scales = [_f32(s) for s in facts.scales] + [1.0]
     else:
@@ -302,7 +317,7 @@ def _pixels(
     """Configured per-layer strides or offsets, in pixels → normalized float32 pairs."""
     n = facts.num_layers
     if len(heights) != n or len(widths) != n:
-        raise ValueError(
+        raise PipelineConfigError(
             f"{len(heights)} height_{name} and {len(widths)} width_{name} for {n} layers"
         )
     im_h, im_w = np.float32(facts.image_height), np.float32(facts.image_width)
@@ -386,19 +401,19 @@ def check_anchors(
     expected = np.asarray(config_anchors, np.float32)
     actual = np.asarray(graph_anchors, np.float32)
     if expected.shape[-1:] != (4,) or actual.shape[-1:] != (4,):
-        raise ValueError(
+        raise PipelineConfigError(
             f"{source}: anchors must be [..., 4] corners, got {expected.shape} from the config "
             f"and {actual.shape} from the graph"
         )
     expected, actual = expected.reshape(-1, 4), actual.reshape(-1, 4)
     if len(expected) != len(actual):
-        raise ValueError(
+        raise PipelineConfigError(
             f"{source}: {len(expected)} anchors from pipeline.config but {len(actual)} in the graph"
         )
     diff = np.abs(expected - actual).max(axis=1)
     worst = int(np.argmax(diff))
     if not diff[worst] <= atol:  # `not <=` so that NaN fails too
-        raise ValueError(
+        raise PipelineConfigError(
             f"{source}: anchors from pipeline.config differ from the graph's by up to "
             f"{diff[worst]:.3g} > {atol:g}, worst at anchor {worst} "
             f"(config {expected[worst].tolist()}, graph {actual[worst].tolist()})"

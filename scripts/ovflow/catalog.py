@@ -227,19 +227,13 @@ def load_model(
             bin=_file_spec(entry["ir"]["bin"], file),
             output=entry["ir"].get("output"),
         )
-    given = entry["input"]
+    given = dict(entry["input"])  # keys left out take InputSpec's defaults
+    if "range" in given:
+        given["range"] = tuple(float(v) for v in given["range"])
     return ModelSpec(
         name=name,
         description=entry["description"],
-        input=InputSpec(
-            name=given.get("name"),
-            height=given["height"],
-            width=given["width"],
-            layout=given.get("layout", "NCHW"),
-            color=given.get("color", "BGR"),
-            range=tuple(float(v) for v in given.get("range", (0, 255))),
-            resize=given.get("resize", "tf1_bilinear"),
-        ),
+        input=InputSpec(**{"name": None, **given}),
         labels=_labels(entry["label_map"], file, f"{where}.label_map", Path(path)),
         archive=archive,
         conversion=ConversionSpec(**entry["conversion"]) if "conversion" in entry else None,

@@ -25,6 +25,8 @@ import numba
 import numpy as np
 from pycocotools.cocoeval import Params
 
+from .coco_data import DatasetError
+
 _EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
 
 
@@ -51,7 +53,7 @@ def index_ground_truth(dataset: dict, source: str) -> GroundTruth:
     anns = dataset["annotations"]
     missing = next((i for i, a in enumerate(anns) if "area" not in a), None)
     if missing is not None:
-        raise ValueError(f"{source}: annotations[{missing}] has no area")
+        raise DatasetError(f"{source}: annotations[{missing}] has no area")
     return GroundTruth(
         dataset=dataset,
         source=source,

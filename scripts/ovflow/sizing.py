@@ -1,10 +1,10 @@
 """What the heavy rules ask a cluster scheduler for: `mem_mb` and `runtime` (minutes).
 
-Set from Snakemake's benchmark records of real runs (`perf/job_usage.py`; the figures, the
-commands and the machine load are in README.md, "Resources"): each rule's largest max RSS
-and longest wall time at a known size of work. A job's request scales those by its own size
-where the work grows with it, then adds headroom: the records sample memory (a short peak can
-fall between two samples; the kernel's own peak was up to ~20% higher), and wall time on a
+Set from measured runs (`perf/job_usage.py` reads Snakemake's benchmark records,
+`perf/scoring_speed.py` the kernel's peaks at 5,000 images; figures, commands and machine in
+README.md, "Resources"): each rule's largest peak memory and longest wall time at a known size
+of work. A job's request scales those by its own size where the work grows with it, then adds
+headroom: memory is sampled (a short peak can fall between two samples), and wall time on a
 shared machine swung up to ~5x with its load (detect on the 206 images: 4.4 s to 20.6 s).
 """
 
@@ -33,21 +33,25 @@ class Measured:
     memory_grows: bool = False  # memory grows with the work (else only time does)
 
 
-# Each rule's longest and largest record over the measured runs (README.md, "Resources"), at
-# the largest size measured: requests scale up from there, never down.
+# Each rule's longest and largest figure over the measured runs (README.md, "Resources"), at
+# the size measured: requests scale up from there, never down. Memory is the kernel's peak
+# (VmHWM, perf/scoring_speed.py) where a job writes its biggest output at its very end, between
+# two of Snakemake's samples (detect: records 461 MB, kernel 899 MB).
 MEASURED: dict[str, Measured] = {
-    "convert": Measured(seconds=19.7, max_rss_mb=173),  # ssd_mobilenet_v1
-    # calibration images; the time is quantization.mode accuracy_control's (default: 109 s),
+    "convert": Measured(seconds=10.6, max_rss_mb=173),  # ssd_mobilenet_v1
+    # calibration images; the time is quantization.mode accuracy_control's (default: 21 s),
     # whose drop stayed within max_drop: reverting layers to meet it would take longer.
-    "quantize": Measured(seconds=214.6, max_rss_mb=496, work=300, threads=2),
-    # images; 4,120 on 2 threads
-    "detect": Measured(seconds=278.4, max_rss_mb=350, work=4120, threads=2),
-    "accuracy": Measured(seconds=166.6, max_rss_mb=1244, work=4120, memory_grows=True),
-    # images x comparisons with FP32 x bootstrap resamples / 1000: 4,120 x 2 x 1
-    "accuracy_delta": Measured(seconds=99.9, max_rss_mb=907, work=8240, memory_grows=True),
+    "quantize": Measured(seconds=59.2, max_rss_mb=501, work=300, threads=2),
+    # images: 5,000 on 2 threads; the detections of every image are held until written
+    "detect": Measured(seconds=76.1, max_rss_mb=899, work=5000, threads=2, memory_grows=True),
+    "accuracy": Measured(seconds=9.9, max_rss_mb=681, work=5000, memory_grows=True),
+    # images x comparisons with FP32 x bootstrap resamples / 1000: 5,000 x 2 x 1, 2 threads
+    "accuracy_delta": Measured(
+        seconds=18.3, max_rss_mb=777, work=10000, threads=2, memory_grows=True
+    ),
     # benchmark_app seconds (benchmark_seconds): FP32, 2 runs x 2 modes x 2 repeats x (5 + 3)
-    "benchmark": Measured(seconds=56.7, max_rss_mb=307, work=64),
-    "report": Measured(seconds=7.4, max_rss_mb=121),
+    "benchmark": Measured(seconds=47.4, max_rss_mb=294, work=64),
+    "report": Measured(seconds=3.0, max_rss_mb=174),
 }
 
 
