@@ -165,6 +165,7 @@ def ir_catalog(folder: Path, **changes: object) -> Path:
     return path
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
 def test_user_catalogs_add_models(tmp_path: Path) -> None:
     own = ir_catalog(tmp_path)
     config = validated(offline_config(catalogs=[str(own)], models=["mine"]))
