@@ -81,6 +81,7 @@ rule accuracy:
         "../scripts/accuracy.py"
 
 
+# Inputs: each precision's accuracy record and detections, named by ovflow.paths.input_key.
 rule accuracy_delta:
     input:
         **{
@@ -93,7 +94,6 @@ rule accuracy_delta:
         },
         annotations=lambda wc: dataset_annotations(wc.dataset),
         eval_ids=PATHS.eval_ids("{dataset}"),
-        # Each precision's accuracy record and detections, named by ovflow.paths.input_key.
     output:
         report(
             PATHS.accuracy_delta("{model}", "{dataset}"),

@@ -1,6 +1,9 @@
 # Helpers shared by the rules: where inputs come from, given the config.
 
-from ovflow.paths import input_key
+from ovflow.paths import TEMPLATES, input_key
+
+# The pages' templates: editing one rebuilds the reports and the index.
+PAGE_TEMPLATES = sorted(TEMPLATES.glob("*.*"))
 
 
 def model_overrides(model):
@@ -99,7 +102,8 @@ def archive_spec(filename):
 def report_inputs(wildcards):
     """Rule report's inputs, each named by ovflow.paths.input_key (ovflow.report reads
     them by those names): accuracy per set and precision, delta.yaml per set, per precision
-    its benchmark, samples and IR weights, and the conversion and quantization records.
+    its benchmark, samples and IR weights, the conversion and quantization records, and the
+    page templates.
     """
     model = wildcards.model
     named = {
@@ -116,6 +120,7 @@ def report_inputs(wildcards):
         named[input_key("samples", p)] = PATHS.samples_dir(model, p)
         named[input_key("bin", p)] = PATHS.ir_bin(model, p)
     named["conversion"] = PATHS.conversion_info(model)
+    named["templates"] = PAGE_TEMPLATES
     if precisions.QUANTIZED in PRECISIONS:
         named["quantization"] = PATHS.quantization_info(model)
     return named
@@ -123,7 +128,7 @@ def report_inputs(wildcards):
 
 def index_inputs(wildcards):
     """Rule index's inputs: each model's headline.yaml and its report.html and report.md,
-    named by ovflow.paths.input_key."""
+    named by ovflow.paths.input_key, and the templates."""
     return {
         input_key(kind, model): path(model)
         for model in MODELS
@@ -132,7 +137,7 @@ def index_inputs(wildcards):
             ("html", PATHS.report_html),
             ("md", PATHS.report_md),
         )
-    }
+    } | {"templates": PAGE_TEMPLATES}
 
 
 def eval_images(eval_ids):

@@ -4,6 +4,7 @@ accuracy → benchmark → report, with no ../shared. A fresh clone runs it."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -11,9 +12,9 @@ import pytest
 import synthetic
 import yaml
 
-from conftest import REPO, run_snakemake
+from conftest import REPO, planned_jobs, run_snakemake
 from ovflow import benchmark, coco_eval
-from ovflow.paths import Paths
+from ovflow.paths import TEMPLATES, Paths
 from ovflow.precisions import PRECISIONS
 
 MODEL = synthetic.NAME
@@ -24,10 +25,19 @@ def read_yaml(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run(synthetic_ssd: synthetic.Synthetic, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+def finished(
+    synthetic_ssd: synthetic.Synthetic, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict]:
+    """The working directory and config of one whole run."""
     workdir = tmp_path_factory.mktemp("synthetic_run")
     config = synthetic.workflow_config(synthetic_ssd)
     run_snakemake(workdir, config)
+    return workdir, config
+
+
+@pytest.fixture(scope="module")
+def run(finished: tuple[Path, dict]) -> Paths:
+    workdir, config = finished
     return Paths(workdir / config["results"])
 
 
@@ -84,3 +94,18 @@ def test_benchmarks_samples_report_and_index(run: Paths) -> None:
     assert f"{fp32_ap:.4f}" in report
     assert "<html" in run.report_html(MODEL).read_text()
     assert MODEL in run.index_md.read_text() and run.index_html.is_file()
+
+
+@pytest.mark.slow
+def test_an_edited_template_rebuilds_the_pages_only(finished: tuple[Path, dict]) -> None:
+    workdir, config = finished
+    assert planned_jobs(workdir, config) == {}
+    css = TEMPLATES / "report.css"
+    text, before = css.read_bytes(), css.stat()
+    # An edit, not a touch: Snakemake compares small inputs by checksum as well as by time.
+    css.write_bytes(text + b"\n/* edited */\n")
+    try:
+        assert planned_jobs(workdir, config) == {"report": 1, "index": 1, "all": 1}
+    finally:
+        css.write_bytes(text)
+        os.utime(css, ns=(before.st_atime_ns, before.st_mtime_ns))

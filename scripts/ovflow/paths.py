@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The report's Jinja2 templates and CSS: inputs of rules report and index, so editing one
+# rebuilds the pages.
+TEMPLATES = Path(__file__).parent / "templates"
+
 
 def input_key(kind: str, *names: str) -> str:
     """A file's name among a rule's inputs, e.g. accuracy_coco_FP32: the input functions of

@@ -28,7 +28,7 @@ from . import atomic, report_charts, report_tables, verdict
 from .benchmark import speedups
 from .coco_eval import read_accuracy_yaml
 from .errors import OvflowError
-from .paths import input_key
+from .paths import TEMPLATES, input_key
 from .precisions import QUANTIZED as TARGET
 from .precisions import REFERENCE, ordered
 from .report_tables import Table
@@ -202,7 +202,7 @@ def _data_uri(path: Path) -> str:
 
 def render(template: str, skin: str, base: Path, **data: Any) -> str:
     """`template` with the `skin` macros (html or md), its links relative to `base`."""
-    templates = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+    templates = jinja2.FileSystemLoader(TEMPLATES)
     env = jinja2.Environment(loader=templates, autoescape=True, undefined=jinja2.StrictUndefined)
     env.trim_blocks = env.lstrip_blocks = True
     env.globals.update(reference=REFERENCE, target=TARGET, F=verdict, tables=report_tables)
