@@ -28,6 +28,18 @@ OFFLINE_DATA = (MIRROR, SUBSET, PERSON)
 pytest_plugins = ["availability"]
 
 
+# openvino-telemetry's own CI opt-outs: a test of the opt-out runs without them.
+TELEMETRY_CI_VARS = ("CI", "TF_BUILD", "JENKINS_URL")
+
+
+def assert_no_telemetry_traces(home: Path) -> None:
+    """Only the declined consent file in ~/intel: openvino-telemetry writes openvino_ga_cid and
+    stats whenever it may send."""
+    intel = home / "intel"
+    assert sorted(p.name for p in intel.iterdir()) == ["openvino_telemetry"]
+    assert (intel / "openvino_telemetry").read_text() == "0"
+
+
 OFFLINE_CONFIG = REPO / "tests" / "config" / "offline.yaml"
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
 
-from conftest import REPO
+from conftest import REPO, TELEMETRY_CI_VARS, assert_no_telemetry_traces
 from ovflow import telemetry
 
 
 @pytest.fixture
 def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path))
-    for var in ("CI", "TF_BUILD", "JENKINS_URL"):
+    for var in TELEMETRY_CI_VARS:
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -50,22 +50,14 @@ def test_opt_out_overrides_an_earlier_opt_in(fresh_home: Path) -> None:
 
 # -- every entry point opts out before openvino or nncf is imported --------------------------
 
-TRACES = ("openvino_ga_cid", "stats")  # what openvino-telemetry writes when it may send
-
 
 def run_with_fresh_home(home: Path, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_CI_VARS}
     proc = subprocess.run(
         cmd, cwd=cwd, env={**env, "HOME": str(home)}, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc
-
-
-def assert_no_telemetry_traces(home: Path) -> None:
-    intel = home / "intel"
-    assert sorted(p.name for p in intel.iterdir()) == ["openvino_telemetry"]
-    assert (intel / "openvino_telemetry").read_text() == "0"  # declined
 
 
 def test_pytest_collection_opts_out_first(tmp_path: Path) -> None:

@@ -18,7 +18,14 @@ import pytest
 import yaml
 from availability import needs
 
-from conftest import OFFLINE_DATA, REPO, offline_config, run_snakemake
+from conftest import (
+    OFFLINE_DATA,
+    REPO,
+    TELEMETRY_CI_VARS,
+    assert_no_telemetry_traces,
+    offline_config,
+    run_snakemake,
+)
 from ovflow.paths import Paths
 
 pytestmark = [pytest.mark.slow, needs(*OFFLINE_DATA)]
@@ -45,7 +52,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(home))
-        for var in ("CI", "TF_BUILD", "JENKINS_URL"):  # openvino-telemetry's own CI opt-outs
+        for var in TELEMETRY_CI_VARS:
             patch.delenv(var, raising=False)
         yield home
 
@@ -56,12 +63,6 @@ def small_run(home: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     config = small_config()
     run_snakemake(workdir, config)
     return workdir, config
-
-
-def assert_no_telemetry_traces(home: Path) -> None:
-    # openvino-telemetry writes openvino_ga_cid and stats whenever it may send.
-    assert sorted(p.name for p in (home / "intel").iterdir()) == ["openvino_telemetry"]
-    assert (home / "intel" / "openvino_telemetry").read_text() == "0"
 
 
 def test_a_full_run_leaves_no_telemetry_traces(small_run: tuple[Path, dict], home: Path) -> None:

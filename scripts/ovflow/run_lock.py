@@ -27,9 +27,9 @@ class ResultsBusy(OvflowError):
     """Another run is writing to the same results folder."""
 
 
-def hold(results: Path) -> bool:
-    """Lock `results` for the rest of this process; True if held, False where the file system
-    has no locks (a warning says so). Raises ResultsBusy while another process holds it."""
+def hold(results: Path) -> None:
+    """Lock `results` for the rest of this process, or warn where the file system has no locks.
+    Raises ResultsBusy while another process holds it."""
     results = Path(results).absolute()
     results.mkdir(parents=True, exist_ok=True)
     path = results / LOCK_FILE
@@ -50,10 +50,9 @@ def hold(results: Path) -> bool:
             f"warning: cannot lock {path} ({err}): a second run on {results} would not be refused",
             file=sys.stderr,
         )
-        return False
+        return
     note.truncate(0)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     note.write(f"pid {os.getpid()} on {socket.gethostname()}, started {started} in {os.getcwd()}")
     note.flush()
     _held.append(note)
-    return True
