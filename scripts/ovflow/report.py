@@ -105,7 +105,6 @@ def headline(inputs: ReportInputs) -> Headline:
     """INT8 vs FP32 on the primary set (the first), and INT8's speed-ups over both baselines."""
     primary = next(iter(inputs.accuracy))
     bounds = (inputs.comparisons[primary].get(TARGET) or {}).get("ap_interval") or {}
-    found = [r for r in speedups(inputs.benchmark) if r["target"].startswith(TARGET)]
     ap = {p: r["stats"].get("AP") for p, r in inputs.accuracy[primary].items()}
     max_drop = inputs.meta.get("max_drop")
     return Headline(
@@ -117,7 +116,7 @@ def headline(inputs: ReportInputs) -> Headline:
         delta=bounds.get("delta"),
         low=bounds.get("low"),
         high=bounds.get("high"),
-        speedups=[r for r in found if r["baseline"].startswith(REFERENCE)],
+        speedups=[r for r in speedups(inputs.benchmark) if r["target"].startswith(TARGET)],
         ir_bytes={p: inputs.ir_sizes.get(p) for p in (REFERENCE, TARGET)},
         verdict=verdict.verdict_of(
             bounds.get("low"), bounds.get("high"), max_drop, ap.get(REFERENCE)
