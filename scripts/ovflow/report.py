@@ -78,21 +78,21 @@ class ReportInputs:
         def path(kind: str, *names: str) -> Any:
             return Path(named[key]) if (key := input_key(kind, *names)) in named else None
 
-        conversion = _read_yaml(path("conversion"))
+        conversion = _read_yaml(converted := path("conversion"))
         if not isinstance(conversion, dict) or "source" not in conversion:
-            raise OvflowError(f"{path('conversion')}: not a conversion record (no 'source' key)")
-        deltas = {s: _read_yaml(path("delta", s))["comparisons"] for s in sets if path("delta", s)}
+            raise OvflowError(f"{converted}: not a conversion record (no 'source' key)")
+        deltas = {s: _read_yaml(f)["comparisons"] if (f := path("delta", s)) else {} for s in sets}
         side_by_side = sorted(ordered(precisions), key=lambda p: p not in (REFERENCE, TARGET))
         return cls(
             accuracy={
                 s: {p: read_accuracy_yaml(path("accuracy", s, p)) for p in precisions} for s in sets
             },
-            comparisons={s: deltas.get(s, {}) for s in sets},
+            comparisons=deltas,
             benchmark={p: json.loads(path("benchmark", p).read_text()) for p in precisions},
             samples={p: sorted(path("samples", p).glob("*.jpg")) for p in side_by_side},
             ir_sizes={p: path("bin", p).stat().st_size for p in precisions},
             conversion=conversion,
-            quantization=path("quantization") and _read_yaml(path("quantization")),
+            quantization=(quantized := path("quantization")) and _read_yaml(quantized),
             meta=meta,
         )
 
