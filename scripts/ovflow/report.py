@@ -132,8 +132,8 @@ def write_report(inputs: ReportInputs, outputs: Mapping[str, Path]) -> Headline:
     # delta.yaml's per-class rows of INT8 on each set, worst first
     classes = {s: (c.get(TARGET) or {}).get("classes") or [] for s, c in inputs.comparisons.items()}
     charts = report_charts.draw_charts(inputs.intervals, measured, classes, head.max_drop)
-    for name in report_charts.chart_names(list(classes)):
-        atomic.write_bytes(outputs[name], charts[name].png)
+    for name, chart in charts.items():  # named as chart_names(classes) names them
+        atomic.write_bytes(outputs[name], chart.png)
 
     def drawn(*names: str) -> list[tuple[Path, str]]:
         return [(outputs[n], charts[n].title) for n in names if charts[n].drawn]
