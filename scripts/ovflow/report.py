@@ -78,21 +78,21 @@ class ReportInputs:
         def path(kind: str, *names: str) -> Any:
             return Path(named[key]) if (key := input_key(kind, *names)) in named else None
 
-        conversion = _read_yaml(path("conversion"))
+        conversion = _read_yaml(converted := path("conversion"))
         if not isinstance(conversion, dict) or "source" not in conversion:
-            raise OvflowError(f"{path('conversion')}: not a conversion record (no 'source' key)")
-        deltas = {s: _read_yaml(path("delta", s))["comparisons"] for s in sets if path("delta", s)}
+            raise OvflowError(f"{converted}: not a conversion record (no 'source' key)")
+        deltas = {s: _read_yaml(f)["comparisons"] if (f := path("delta", s)) else {} for s in sets}
         side_by_side = sorted(ordered(precisions), key=lambda p: p not in (REFERENCE, TARGET))
         return cls(
             accuracy={
                 s: {p: read_accuracy_yaml(path("accuracy", s, p)) for p in precisions} for s in sets
             },
-            comparisons={s: deltas.get(s, {}) for s in sets},
+            comparisons=deltas,
             benchmark={p: json.loads(path("benchmark", p).read_text()) for p in precisions},
             samples={p: sorted(path("samples", p).glob("*.jpg")) for p in side_by_side},
             ir_sizes={p: path("bin", p).stat().st_size for p in precisions},
             conversion=conversion,
-            quantization=path("quantization") and _read_yaml(path("quantization")),
+            quantization=(quantized := path("quantization")) and _read_yaml(quantized),
             meta=meta,
         )
 
@@ -105,7 +105,6 @@ def headline(inputs: ReportInputs) -> Headline:
     """INT8 vs FP32 on the primary set (the first), and INT8's speed-ups over both baselines."""
     primary = next(iter(inputs.accuracy))
     bounds = (inputs.comparisons[primary].get(TARGET) or {}).get("ap_interval") or {}
-    found = [r for r in speedups(inputs.benchmark) if r["target"].startswith(TARGET)]
     ap = {p: r["stats"].get("AP") for p, r in inputs.accuracy[primary].items()}
     max_drop = inputs.meta.get("max_drop")
     return Headline(
@@ -117,7 +116,7 @@ def headline(inputs: ReportInputs) -> Headline:
         delta=bounds.get("delta"),
         low=bounds.get("low"),
         high=bounds.get("high"),
-        speedups=[r for r in found if r["baseline"].startswith(REFERENCE)],
+        speedups=[r for r in speedups(inputs.benchmark) if r["target"].startswith(TARGET)],
         ir_bytes={p: inputs.ir_sizes.get(p) for p in (REFERENCE, TARGET)},
         verdict=verdict.verdict_of(
             bounds.get("low"), bounds.get("high"), max_drop, ap.get(REFERENCE)
@@ -133,8 +132,8 @@ def write_report(inputs: ReportInputs, outputs: Mapping[str, Path]) -> Headline:
     # delta.yaml's per-class rows of INT8 on each set, worst first
     classes = {s: (c.get(TARGET) or {}).get("classes") or [] for s, c in inputs.comparisons.items()}
     charts = report_charts.draw_charts(inputs.intervals, measured, classes, head.max_drop)
-    for name in report_charts.chart_names(list(classes)):
-        atomic.write_bytes(outputs[name], charts[name].png)
+    for name, chart in charts.items():  # named as chart_names(classes) names them
+        atomic.write_bytes(outputs[name], chart.png)
 
     def drawn(*names: str) -> list[tuple[Path, str]]:
         return [(outputs[n], charts[n].title) for n in names if charts[n].drawn]

@@ -73,10 +73,10 @@ DELTAS |= {f"stats.{s}": (f"Δ{s}", v.DELTA) for s in STAT_NAMES[1:]}
 
 def delta_table(comparisons: Mapping[str, Mapping[str, Any]]) -> Table:
     """Each precision minus FP32 on one set, as delta.yaml has it, with ΔAP's interval."""
-    bounds = {
-        p: (c["ap_interval"]["low"], c["ap_interval"]["high"]) for p, c in comparisons.items()
-    }
-    rows = [comparisons[p] | {"bounds": bounds[p]} for p in ordered(comparisons)]
+    rows = [
+        c | {"bounds": (c["ap_interval"]["low"], c["ap_interval"]["high"])}
+        for c in map(comparisons.get, ordered(comparisons))
+    ]
     return _table(rows, DELTAS, ordered(comparisons), "Precision")
 
 
