@@ -201,6 +201,20 @@ def test_user_catalog_faults_name_the_file_and_key(
     assert message in str(failure.value) and "\n" not in str(failure.value)
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
+@pytest.mark.parametrize("model", ["mine", "ssdlite_mobilenet_v2"])  # an IR, an archive
+def test_a_broken_unlisted_model_does_not_stop_a_listed_one(tmp_path: Path, model: str) -> None:
+    own = ir_catalog(tmp_path)
+    data = yaml.safe_load(own.read_text())
+    broken = {**data["models"]["mine"], "label_map": {"file": "none.yaml"}}
+    own.write_text(yaml.safe_dump({"models": {**data["models"], "broken": broken}}))
+    config = offline_config(catalogs=[str(own)], models=[model], precisions=["FP32"])
+    proc = run_snakemake(tmp_path / "run", config, "--dry-run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "none.yaml" not in output and "Traceback" not in output
+
+
 def test_overrides_of_an_ir_model_are_refused(tmp_path: Path) -> None:
     own = ir_catalog(tmp_path)
     config = validated(
