@@ -4,10 +4,12 @@ Caffe-style DetectionOutput tail (ovflow.omz_tail), from a user catalog."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
+import openvino.opset13 as ops
 import pytest
 import yaml
 from availability import needs
@@ -187,6 +189,20 @@ def test_a_label_map_sharing_no_class_with_the_set_names_both_lists() -> None:
     message = str(failure.value)
     assert "\n" not in message and str(ANNOTATIONS) in message
     assert "model classes: face;" in message and "set categories: person, bicycle" in message
+
+
+def test_a_fault_names_a_url_as_the_catalog_gives_it(tmp_path: Path) -> None:
+    image = ops.parameter([1, 3, 300, 300], np.float32, name="image")
+    xml = tmp_path / "bare.xml"
+    ov.save_model(ov.Model([ops.relu(image)], [image], "bare"), xml)
+    url = "https://example.org/models/bare.xml"
+    ir = catalog.IrSpec(
+        xml=catalog.ArchiveSpec(url=url, name=xml.name),
+        bin=catalog.ArchiveSpec(url=url.replace(".xml", ".bin"), name="bare.bin"),
+    )
+    spec = catalog.ModelSpec("bare", "", catalog.InputSpec(None, 300, 300), {1: "person"}, ir=ir)
+    with pytest.raises(IrSourceError, match=f"^{re.escape(url)}: no recognisable detection"):
+        take_over(xml, xml.with_suffix(".bin"), spec)
 
 
 # -- the workflow -------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def _is_detection_rows(output: ov.Output) -> bool:
     )
 
 
-def detection_output(model: ov.Model, wanted: str | None, source: Path) -> int:
+def detection_output(model: ov.Model, wanted: str | None, source: str) -> int:
     """Index of the model's [1, 1, N, 7] detection output (`wanted` names it, if given)."""
     outputs = list(model.outputs)
     listing = ", ".join(_describe(o) for o in outputs)
@@ -81,7 +81,7 @@ def detection_output(model: ov.Model, wanted: str | None, source: Path) -> int:
     return index
 
 
-def postprocessing_op(output: ov.Output, source: Path) -> ov.Node:
+def postprocessing_op(output: ov.Output, source: str) -> ov.Node:
     """The DetectionOutput or NMS op nearest upstream of `output`."""
     seen = set()
     queue = deque([output.get_node()])
@@ -100,7 +100,7 @@ def postprocessing_op(output: ov.Output, source: Path) -> ov.Node:
     )
 
 
-def _input(model: ov.Model, spec: ModelSpec, source: Path) -> ov.Model:
+def _input(model: ov.Model, spec: ModelSpec, source: str) -> ov.Model:
     """`model` with its one image input checked (name, shape) and fed as f32."""
     params = model.get_parameters()
     where = f"models.{spec.name}.input"
@@ -138,7 +138,7 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IrSourceError(f"{xml}: not a readable IR ({first})") from None
     # Faults are the catalog's file's, not of its checked copy: name that one.
-    source = Path(spec.ir.xml.location)
+    source = spec.ir.xml.location  # a path or a URL, as the catalog gives it
     params = model.get_parameters()
     given_type = params[0].get_element_type().get_type_name() if params else None
     index = detection_output(model, spec.ir.output, source)
