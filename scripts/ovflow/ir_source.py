@@ -35,9 +35,14 @@ class IrSourceError(OvflowError, ValueError):
     pass
 
 
-def _describe(output: ov.Output) -> str:
+def _name(output: ov.Output) -> str:
+    """The output's first tensor name (its op's friendly name if it has none)."""
     names = sorted(output.get_names()) or [output.get_node().get_friendly_name()]
-    return f"{names[0]} {output.get_partial_shape()}"
+    return names[0]
+
+
+def _describe(output: ov.Output) -> str:
+    return f"{_name(output)} {output.get_partial_shape()}"
 
 
 def _is_detection_rows(output: ov.Output) -> bool:
@@ -164,7 +169,7 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
             "element_type": given_type,
         },
         "detection_output": {
-            "name": _describe(output).split()[0],
+            "name": _name(output),
             "shape": list(model.outputs[0].get_partial_shape().to_shape()),
             "op": {
                 "type": op.get_type_name(),
