@@ -145,6 +145,14 @@ def test_a_precision_added_in_its_module_is_all_the_check_needs(
     settings.check(config)
 
 
+def local_ir(**xml: str) -> dict:
+    """The `ir` entry of m.xml and m.bin beside the catalog; `xml` adds keys to the xml's."""
+    return {
+        "xml": {"path": "m.xml", "sha256": "0" * 64, **xml},
+        "bin": {"path": "m.bin", "sha256": "0" * 64},
+    }
+
+
 def ir_catalog(folder: Path, **changes: object) -> Path:
     """A user catalog with one IR model whose files exist beside it; `changes` replace keys of
     its entry."""
@@ -152,10 +160,7 @@ def ir_catalog(folder: Path, **changes: object) -> Path:
     (folder / "m.bin").write_bytes(b"\0")
     entry = {
         "description": "an IR",
-        "ir": {
-            "xml": {"path": "m.xml", "sha256": "0" * 64},
-            "bin": {"path": "m.bin", "sha256": "0" * 64},
-        },
+        "ir": local_ir(),
         "input": {"height": 300, "width": 300},
         "label_map": {1: "person"},
         **changes,
@@ -187,6 +192,9 @@ def test_user_catalogs_add_models(tmp_path: Path) -> None:
         ),
         ({"label_map": "coco92"}, None, "models.mine.label_map: no label map 'coco92'"),
         ({"label_map": {"file": "none.yaml"}}, None, "models.mine.label_map.file: "),
+        # A local file takes its name from its path: a name or URL beside it is refused.
+        ({"ir": local_ir(name="other.xml")}, None, "mine.yaml: models.mine.ir.xml: "),
+        ({"ir": local_ir(url="https://h/m.xml")}, None, "mine.yaml: models.mine.ir.xml: "),
     ],
 )
 def test_user_catalog_faults_name_the_file_and_key(
