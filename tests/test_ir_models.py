@@ -3,7 +3,6 @@ Caffe-style DetectionOutput tail (ovflow.omz_tail), from a user catalog."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import openvino.opset13 as ops
 import pytest
 import yaml
 from availability import needs
+from synthetic import file_entry
 
 from conftest import MIRROR, OFFLINE_DATA, PERSON, SUBSET, offline_config, run_snakemake
 from ovflow import catalog, coco_data, coco_eval, ir_files, labels
@@ -33,10 +33,6 @@ QUICK_BENCHMARK = {"duration": 1, "repeats": 1}
 
 # Every IR here is built from the mirror's real ssdlite network and run on the real sets.
 pytestmark = needs(*OFFLINE_DATA)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +59,7 @@ def entry(xml: Path, label_map: object, description: str) -> dict:
     files = {"xml": xml, "bin": xml.with_suffix(".bin")}
     return {
         "description": description,
-        "ir": {key: {"path": f.name, "sha256": sha256(f)} for key, f in files.items()},
+        "ir": {key: file_entry(f, xml.parent) for key, f in files.items()},
         "input": {
             "height": 300,
             "width": 300,
