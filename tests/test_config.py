@@ -234,6 +234,16 @@ def test_overrides_of_an_ir_model_are_refused(tmp_path: Path) -> None:
         settings.check(config)
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
+def test_a_broken_entry_of_an_overridden_model_is_a_config_error(tmp_path: Path) -> None:
+    own = ir_catalog(tmp_path, label_map={"file": "none.yaml"})
+    config = validated(
+        offline_config(catalogs=[str(own)], model_overrides={"mine": {"sha256": "1" * 64}})
+    )
+    with pytest.raises(settings.ConfigError, match=r"models\.mine\.label_map\.file: "):
+        settings.check(config)
+
+
 def test_schema_rejects_a_non_boolean_only_model_classes() -> None:
     with pytest.raises(WorkflowError, match="only_model_classes"):
         validated(offline_config(accuracy={"only_model_classes": "yes"}))
