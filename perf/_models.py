@@ -43,8 +43,8 @@ def int8_ir(model: str, fp32_xml: Path, work: Path, calibration_images: int = 30
         coco_data.list_images(PERSON_IMAGES), calibration_images, seed=0
     )
     spec = catalog.load_model(model)
-    cut = quantize.named_cut(spec.conversion)
+    fp32 = ir_files.read_ir(fp32_xml)
     xml = work / "INT8" / f"{model}.xml"
-    int8 = quantize.quantize(ir_files.read_ir(fp32_xml), cut, images, spec.input)
+    int8 = quantize.quantize(fp32, quantize.cut_for(fp32, spec), images, spec.input)
     ir_files.save_ir(int8, xml, "INT8")
     return xml

@@ -27,7 +27,7 @@ from ovflow import catalog, coco_eval, ir_files
 from ovflow.anchors import parse_pipeline_config, ssd_anchors
 from ovflow.detections import Detections, parse_detection_output
 from ovflow.omz_tail import caffe_detection_output
-from ovflow.quantize import named_cut, postprocessing_of
+from ovflow.quantize import cut_for, postprocessing_of
 
 MODEL = "ssdlite_mobilenet_v2"
 ANNOTATIONS = SUBSET / "annotations" / "instances_val2017.json"
@@ -58,9 +58,8 @@ def main() -> None:
         anchors = ssd_anchors(parse_pipeline_config(config))
         core = ov.Core()
         caffe = core.compile_model(detection_output_model(anchors), "CPU", F32)
-        exact_post = postprocessing_of(
-            ir_files.read_ir(xml), named_cut(catalog.load_model(MODEL).conversion)
-        )
+        ir = ir_files.read_ir(xml)
+        exact_post = postprocessing_of(ir, cut_for(ir, catalog.load_model(MODEL)))
         exact = core.compile_model(exact_post, "CPU", F32)
         pairs = [
             (parse_detection_output(caffe(f)[0]), parse_detection_output(exact(f)[0]))

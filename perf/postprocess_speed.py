@@ -28,7 +28,7 @@ from _models import SUBSET, fp32_ir, int8_ir
 from ovflow import catalog, coco_data, ir_files
 from ovflow.benchmark import Settings, throughput_fps
 from ovflow.images import load_input_tensor
-from ovflow.quantize import named_cut, network_of, postprocessing_of
+from ovflow.quantize import cut_for, network_of, postprocessing_of
 
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 LATENCY = {**F32, "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": True}
@@ -36,11 +36,9 @@ LATENCY = {**F32, "PERFORMANCE_HINT": "LATENCY", "PERF_COUNT": True}
 
 def network_outputs(xml: Path, model: str, images: list[Path]) -> list[list[np.ndarray]]:
     ir = ir_files.read_ir(xml)
-    network = ov.Core().compile_model(
-        network_of(ir, named_cut(catalog.load_model(model).conversion)), "CPU", F32
-    )
-    spec = catalog.load_model(model).input
-    return [list(network(load_input_tensor(p, spec)).values()) for p in images]
+    spec = catalog.load_model(model)
+    network = ov.Core().compile_model(network_of(ir, cut_for(ir, spec)), "CPU", F32)
+    return [list(network(load_input_tensor(p, spec.input)).values()) for p in images]
 
 
 class Cost(NamedTuple):
@@ -57,7 +55,8 @@ def median_ms(xml: Path, model: str, feeds: list[list[np.ndarray]], rounds: int 
     with the plugin's per-node profiling on, so if anything slightly pessimistic.
     Node: the sum of the CPU plugin's per-node times, i.e. without any per-call overhead.
     """
-    post = postprocessing_of(ir_files.read_ir(xml), named_cut(catalog.load_model(model).conversion))
+    ir = ir_files.read_ir(xml)
+    post = postprocessing_of(ir, cut_for(ir, catalog.load_model(model)))
     request = ov.Core().compile_model(post, "CPU", LATENCY).create_infer_request()
     for feed in feeds[:5]:  # warm-up
         request.infer(feed, share_inputs=True)
@@ -101,11 +100,8 @@ def main() -> None:
         v1 = "ssd_mobilenet_v1_coco"
         int8_xml = int8_ir(v1, fp32_ir(v1, work / "v1"), work / "v1")
         bare_xml = work / "v1" / "network" / f"{v1}.xml"
-        ir_files.save_ir(
-            network_of(ir_files.read_ir(int8_xml), named_cut(catalog.load_model(v1).conversion)),
-            bare_xml,
-            "INT8",
-        )
+        int8 = ir_files.read_ir(int8_xml)
+        ir_files.save_ir(network_of(int8, cut_for(int8, catalog.load_model(v1))), bare_xml, "INT8")
         settings = Settings(duration=args.duration, modes=("throughput",))
         quiet = lambda line: None  # noqa: E731
         bare = throughput_fps(bare_xml, settings, log=quiet)

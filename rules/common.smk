@@ -14,14 +14,21 @@ def model_spec(model):
     return catalog.load_model(model, model_overrides(model), USER_CATALOGS)
 
 
+# Each configured model's source (`archive` or `ir`); only these are loaded, so a broken entry
+# of a model not in `models:` leaves the run alone (settings.check checked these).
+SOURCES = {model: model_spec(model).source for model in MODELS}
+
+
 def models_from(source):
-    """A wildcard pattern of the catalog models with this source (`archive` or `ir`)."""
-    names = [
-        re.escape(m)
-        for m in catalog.model_names(USER_CATALOGS)
-        if model_spec(m).source == source
-    ]
+    """A wildcard pattern of the configured models with this source (`archive` or `ir`)."""
+    names = [re.escape(m) for m, s in SOURCES.items() if s == source]
     return "|".join(names) or "(?!)"  # (?!) matches nothing
+
+
+def ir_local_files(wildcards):
+    """An IR model's files given by local path (its catalog entry is loaded once)."""
+    ir = model_spec(wildcards.model).ir
+    return [f.path for f in (ir.xml, ir.bin) if f.path]
 
 
 def coco_is_local():
@@ -88,15 +95,16 @@ def shares_calibration_folder(dataset):
 
 
 def archive_spec(filename):
-    """The catalog's spec of a download, by file name (model archives and COCO zips)."""
-    for model in catalog.model_names(USER_CATALOGS):
+    """The catalog's spec of a download, by file name (configured models' archives and COCO
+    zips)."""
+    for model in MODELS:
         spec = model_spec(model)
         if spec.archive is not None and spec.archive.name == filename:
             return spec.archive
     for spec in catalog.coco_archives().values():
         if spec.name == filename:
             return spec
-    raise ValueError(f"{filename}: not a download the catalog knows")
+    raise ValueError(f"{filename}: not a download of a model in `models:` or of COCO")
 
 
 def report_inputs(wildcards):

@@ -5,11 +5,7 @@
 rule fetch_ir:
     input:
         # A local file is an input, so replacing it reruns what depends on it.
-        lambda wc: [
-            f.path
-            for f in (model_spec(wc.model).ir.xml, model_spec(wc.model).ir.bin)
-            if f.path
-        ],
+        ir_local_files,
     output:
         xml=PATHS.ir_source("{model}", "xml"),
         bin=PATHS.ir_source("{model}", "bin"),

@@ -14,5 +14,6 @@ with to_log(snakemake.log[0]):
         Path(snakemake.input.xml), Path(snakemake.input.bin), snakemake.params.spec
     )
     save_ir(model, Path(snakemake.output.xml), "FP32")
-    atomic.write_text(Path(snakemake.output.info), yaml.safe_dump(info, sort_keys=False))
-    print(yaml.safe_dump(info, sort_keys=False))
+    record = yaml.safe_dump(info, sort_keys=False)
+    atomic.write_text(Path(snakemake.output.info), record)
+    print(record)

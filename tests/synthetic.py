@@ -360,15 +360,20 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def file_entry(path: Path, folder: Path) -> dict:
+    """A catalog's entry of the local file `path`, relative to the catalog's `folder`."""
+    return {"path": path.relative_to(folder).as_posix(), "sha256": sha256(path)}
+
+
 def catalog_entry(xml: Path, catalog: Path) -> dict:
     """The model's entry in the agreed `ir` catalog format; paths relative to the catalog."""
-
-    def file(path: Path) -> dict:
-        return {"path": path.relative_to(catalog.parent).as_posix(), "sha256": sha256(path)}
-
     return {
         "description": "Synthetic SSD (tests/synthetic.py): colour boxes, Caffe DetectionOutput",
-        "ir": {"xml": file(xml), "bin": file(xml.with_suffix(".bin")), "output": OUTPUT},
+        "ir": {
+            "xml": file_entry(xml, catalog.parent),
+            "bin": file_entry(xml.with_suffix(".bin"), catalog.parent),
+            "output": OUTPUT,
+        },
         "input": {
             "name": INPUT,
             "height": SIZE,

@@ -145,6 +145,14 @@ def test_a_precision_added_in_its_module_is_all_the_check_needs(
     settings.check(config)
 
 
+def local_ir(**xml: str) -> dict:
+    """The `ir` entry of m.xml and m.bin beside the catalog; `xml` adds keys to the xml's."""
+    return {
+        "xml": {"path": "m.xml", "sha256": "0" * 64, **xml},
+        "bin": {"path": "m.bin", "sha256": "0" * 64},
+    }
+
+
 def ir_catalog(folder: Path, **changes: object) -> Path:
     """A user catalog with one IR model whose files exist beside it; `changes` replace keys of
     its entry."""
@@ -152,10 +160,7 @@ def ir_catalog(folder: Path, **changes: object) -> Path:
     (folder / "m.bin").write_bytes(b"\0")
     entry = {
         "description": "an IR",
-        "ir": {
-            "xml": {"path": "m.xml", "sha256": "0" * 64},
-            "bin": {"path": "m.bin", "sha256": "0" * 64},
-        },
+        "ir": local_ir(),
         "input": {"height": 300, "width": 300},
         "label_map": {1: "person"},
         **changes,
@@ -187,6 +192,9 @@ def test_user_catalogs_add_models(tmp_path: Path) -> None:
         ),
         ({"label_map": "coco92"}, None, "models.mine.label_map: no label map 'coco92'"),
         ({"label_map": {"file": "none.yaml"}}, None, "models.mine.label_map.file: "),
+        # A local file takes its name from its path: a name or URL beside it is refused.
+        ({"ir": local_ir(name="other.xml")}, None, "mine.yaml: models.mine.ir.xml: "),
+        ({"ir": local_ir(url="https://h/m.xml")}, None, "mine.yaml: models.mine.ir.xml: "),
     ],
 )
 def test_user_catalog_faults_name_the_file_and_key(
@@ -201,6 +209,20 @@ def test_user_catalog_faults_name_the_file_and_key(
     assert message in str(failure.value) and "\n" not in str(failure.value)
 
 
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
+@pytest.mark.parametrize("model", ["mine", "ssdlite_mobilenet_v2"])  # an IR, an archive
+def test_a_broken_unlisted_model_does_not_stop_a_listed_one(tmp_path: Path, model: str) -> None:
+    own = ir_catalog(tmp_path)
+    data = yaml.safe_load(own.read_text())
+    broken = {**data["models"]["mine"], "label_map": {"file": "none.yaml"}}
+    own.write_text(yaml.safe_dump({"models": {**data["models"], "broken": broken}}))
+    config = offline_config(catalogs=[str(own)], models=[model], precisions=["FP32"])
+    proc = run_snakemake(tmp_path / "run", config, "--dry-run", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "none.yaml" not in output and "Traceback" not in output
+
+
 def test_overrides_of_an_ir_model_are_refused(tmp_path: Path) -> None:
     own = ir_catalog(tmp_path)
     config = validated(
@@ -209,6 +231,16 @@ def test_overrides_of_an_ir_model_are_refused(tmp_path: Path) -> None:
         )
     )
     with pytest.raises(settings.ConfigError, match=r"model_overrides\.mine: .* IR model"):
+        settings.check(config)
+
+
+@needs(*OFFLINE_DATA)  # settings.check reads the paths offline_config names
+def test_a_broken_entry_of_an_overridden_model_is_a_config_error(tmp_path: Path) -> None:
+    own = ir_catalog(tmp_path, label_map={"file": "none.yaml"})
+    config = validated(
+        offline_config(catalogs=[str(own)], model_overrides={"mine": {"sha256": "1" * 64}})
+    )
+    with pytest.raises(settings.ConfigError, match=r"models\.mine\.label_map\.file: "):
         settings.check(config)
 
 

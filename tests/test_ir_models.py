@@ -3,14 +3,16 @@ Caffe-style DetectionOutput tail (ovflow.omz_tail), from a user catalog."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
+import openvino.opset13 as ops
 import pytest
 import yaml
 from availability import needs
+from synthetic import file_entry
 
 from conftest import MIRROR, OFFLINE_DATA, PERSON, SUBSET, offline_config, run_snakemake
 from ovflow import catalog, coco_data, coco_eval, ir_files, labels
@@ -31,10 +33,6 @@ QUICK_BENCHMARK = {"duration": 1, "repeats": 1}
 
 # Every IR here is built from the mirror's real ssdlite network and run on the real sets.
 pytestmark = needs(*OFFLINE_DATA)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,7 @@ def entry(xml: Path, label_map: object, description: str) -> dict:
     files = {"xml": xml, "bin": xml.with_suffix(".bin")}
     return {
         "description": description,
-        "ir": {key: {"path": f.name, "sha256": sha256(f)} for key, f in files.items()},
+        "ir": {key: file_entry(f, xml.parent) for key, f in files.items()},
         "input": {
             "height": 300,
             "width": 300,
@@ -187,6 +185,20 @@ def test_a_label_map_sharing_no_class_with_the_set_names_both_lists() -> None:
     message = str(failure.value)
     assert "\n" not in message and str(ANNOTATIONS) in message
     assert "model classes: face;" in message and "set categories: person, bicycle" in message
+
+
+def test_a_fault_names_a_url_as_the_catalog_gives_it(tmp_path: Path) -> None:
+    image = ops.parameter([1, 3, 300, 300], np.float32, name="image")
+    xml = tmp_path / "bare.xml"
+    ov.save_model(ov.Model([ops.relu(image)], [image], "bare"), xml)
+    url = "https://example.org/models/bare.xml"
+    ir = catalog.IrSpec(
+        xml=catalog.ArchiveSpec(url=url, name=xml.name),
+        bin=catalog.ArchiveSpec(url=url.replace(".xml", ".bin"), name="bare.bin"),
+    )
+    spec = catalog.ModelSpec("bare", "", catalog.InputSpec(None, 300, 300), {1: "person"}, ir=ir)
+    with pytest.raises(IrSourceError, match=f"^{re.escape(url)}: no recognisable detection"):
+        take_over(xml, xml.with_suffix(".bin"), spec)
 
 
 # -- the workflow -------------------------------------------------------------------------

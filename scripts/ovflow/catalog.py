@@ -165,7 +165,7 @@ def _labels(value: Any, file: Path, key: str, builtin: Path) -> dict[int, str]:
         for source in (file, builtin):
             maps = _read(source).get("label_maps", {})
             if value in maps:
-                return {int(k): v for k, v in maps[value].items()}
+                return _id_names(maps[value])
         raise CatalogError(f"{file}: {key}: no label map {value!r} under label_maps")
     if "file" in value:
         labels_file = file.parent / value["file"]
@@ -176,7 +176,7 @@ def _labels(value: Any, file: Path, key: str, builtin: Path) -> dict[int, str]:
         except (yaml.YAMLError, TypeError, ValueError):
             problem = "not a mapping of class id to name"
         raise CatalogError(f"{file}: {key}.file: {labels_file}: {problem}")
-    return {int(k): v for k, v in value.items()}
+    return _id_names(value)
 
 
 def _id_names(data: Any) -> dict[int, str]:

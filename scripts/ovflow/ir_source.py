@@ -35,9 +35,14 @@ class IrSourceError(OvflowError, ValueError):
     pass
 
 
-def _describe(output: ov.Output) -> str:
+def _name(output: ov.Output) -> str:
+    """The output's first tensor name (its op's friendly name if it has none)."""
     names = sorted(output.get_names()) or [output.get_node().get_friendly_name()]
-    return f"{names[0]} {output.get_partial_shape()}"
+    return names[0]
+
+
+def _describe(output: ov.Output) -> str:
+    return f"{_name(output)} {output.get_partial_shape()}"
 
 
 def _is_detection_rows(output: ov.Output) -> bool:
@@ -54,7 +59,7 @@ def _is_detection_rows(output: ov.Output) -> bool:
     )
 
 
-def detection_output(model: ov.Model, wanted: str | None, source: Path) -> int:
+def detection_output(model: ov.Model, wanted: str | None, source: str) -> int:
     """Index of the model's [1, 1, N, 7] detection output (`wanted` names it, if given)."""
     outputs = list(model.outputs)
     listing = ", ".join(_describe(o) for o in outputs)
@@ -81,7 +86,7 @@ def detection_output(model: ov.Model, wanted: str | None, source: Path) -> int:
     return index
 
 
-def postprocessing_op(output: ov.Output, source: Path) -> ov.Node:
+def postprocessing_op(output: ov.Output, source: str) -> ov.Node:
     """The DetectionOutput or NMS op nearest upstream of `output`."""
     seen = set()
     queue = deque([output.get_node()])
@@ -100,7 +105,7 @@ def postprocessing_op(output: ov.Output, source: Path) -> ov.Node:
     )
 
 
-def _input(model: ov.Model, spec: ModelSpec, source: Path) -> ov.Model:
+def _input(model: ov.Model, spec: ModelSpec, source: str) -> ov.Model:
     """`model` with its one image input checked (name, shape) and fed as f32."""
     params = model.get_parameters()
     where = f"models.{spec.name}.input"
@@ -138,7 +143,7 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise IrSourceError(f"{xml}: not a readable IR ({first})") from None
     # Faults are the catalog's file's, not of its checked copy: name that one.
-    source = Path(spec.ir.xml.location)
+    source = spec.ir.xml.location  # a path or a URL, as the catalog gives it
     params = model.get_parameters()
     given_type = params[0].get_element_type().get_type_name() if params else None
     index = detection_output(model, spec.ir.output, source)
@@ -164,7 +169,7 @@ def take_over(xml: Path, bin_file: Path, spec: ModelSpec) -> tuple[ov.Model, dic
             "element_type": given_type,
         },
         "detection_output": {
-            "name": _describe(output).split()[0],
+            "name": _name(output),
             "shape": list(model.outputs[0].get_partial_shape().to_shape()),
             "op": {
                 "type": op.get_type_name(),

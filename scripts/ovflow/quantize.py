@@ -72,7 +72,7 @@ def find_cut(model: ov.Model) -> Cut:
     """The inputs of the post-processing tail: the DetectionOutput or NMS op behind the model's
     detection output and every op after it; the tensors they read from outside (constants
     excepted) are where the network ends."""
-    op = postprocessing_op(model.outputs[0], Path(model.get_friendly_name()))
+    op = postprocessing_op(model.outputs[0], model.get_friendly_name())
     tail = _downstream(op)
     inside = {node.get_friendly_name() for node in tail}
     tensors: list[tuple[str, int]] = []

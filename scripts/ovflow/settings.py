@@ -49,28 +49,31 @@ def _check_models(config: dict[str, Any], catalog: Path) -> None:
             raise ConfigError(f"catalogs[{i}]: {file} is not a file")
     try:
         known = model_names(user, catalog)
+        specs = {}  # each model checked here, loaded once
         for name in config["models"]:
             if name not in known:
                 raise ConfigError(
                     f"models: unknown model {name!r}; the catalogs "
                     f"{', '.join(map(str, [catalog, *user]))} know: {', '.join(known)}"
                 )
-            spec = load_model(name, catalogs=user, path=catalog)
+            specs[name] = spec = load_model(name, catalogs=user, path=catalog)
             for key, file in ((k, getattr(spec.ir, k)) for k in ("xml", "bin") if spec.ir):
                 if file.path and not Path(file.path).is_file():
                     raise ConfigError(f"models.{name}.ir.{key}.path: {file.path} is not a file")
+        for name in config.get("model_overrides", {}):
+            if name not in known:
+                raise ConfigError(
+                    f"model_overrides.{name}: unknown model; the catalogs know: {', '.join(known)}"
+                )
+            if name not in specs:
+                specs[name] = load_model(name, catalogs=user, path=catalog)
+            if specs[name].archive is None:
+                raise ConfigError(
+                    f"model_overrides.{name}: overrides an archive; {name} is an IR model "
+                    "(set its files in its catalog)"
+                )
     except CatalogError as exc:
         raise ConfigError(str(exc)) from None
-    for name in config.get("model_overrides", {}):
-        if name not in known:
-            raise ConfigError(
-                f"model_overrides.{name}: unknown model; the catalogs know: {', '.join(known)}"
-            )
-        if load_model(name, catalogs=user, path=catalog).archive is None:
-            raise ConfigError(
-                f"model_overrides.{name}: overrides an archive; {name} is an IR model "
-                "(set its files in its catalog)"
-            )
 
 
 def check(config: dict[str, Any], catalog: Path = CATALOG_FILE) -> None:
