@@ -55,9 +55,9 @@ def tiny_coco(tmp_path: Path) -> Path:
     )
     data = {
         "images": [
-            {"id": 1, "width": 640, "height": 480},
-            {"id": 2, "width": 320, "height": 240},
-            {"id": 3, "width": 640, "height": 480},
+            {"id": 1, "file_name": "1.jpg", "width": 640, "height": 480},
+            {"id": 2, "file_name": "2.jpg", "width": 320, "height": 240},
+            {"id": 3, "file_name": "3.jpg", "width": 640, "height": 480},
         ],
         "categories": [
             {"id": 1, "name": "person"},
@@ -309,8 +309,8 @@ def test_area_edges_and_annotation_id_zero_equal_plain_pycocotools(tmp_path: Pat
             results.append({"image_id": 1 + i % 2, "category_id": 1, "bbox": moved, "score": score})
     data = {
         "images": [
-            {"id": 1, "width": 2000, "height": 400},
-            {"id": 2, "width": 2000, "height": 400},
+            {"id": 1, "file_name": "1.jpg", "width": 2000, "height": 400},
+            {"id": 2, "file_name": "2.jpg", "width": 2000, "height": 400},
         ],
         "categories": [{"id": 1, "name": "person"}],
         "annotations": anns,

@@ -14,6 +14,7 @@ import yaml
 from pycocotools.cocoeval import COCOeval, Params
 
 from ovflow import atomic
+from ovflow.coco_data import load_annotations
 from ovflow.coco_match import GroundTruth, Matching, accumulate, index_ground_truth, match
 from ovflow.detections import Detections
 from ovflow.versions import package_version
@@ -91,20 +92,21 @@ def scored_categories(annotations: dict, image_ids: list[int]) -> list[int] | No
     return classes if len(classes) == 1 else None
 
 
-# An annotation file, or annotations already loaded (and checked by coco_data) and indexed by
-# ground_truth(), so that repeated evaluations do not parse and index them again.
+# An annotation file, or annotations already loaded (and checked: coco_data.load_annotations)
+# and indexed by ground_truth(), so that repeated evaluations do not parse and index them again.
 Annotations = Path | GroundTruth
 
 
 def ground_truth(annotations: dict) -> GroundTruth:
+    """Annotations loaded by coco_data.load_annotations, indexed."""
     return index_ground_truth(annotations, "annotations")
 
 
 def indexed(annotations: Annotations) -> GroundTruth:
+    """An annotation file loaded (and checked) and indexed, or a GroundTruth as it is."""
     if isinstance(annotations, GroundTruth):
         return annotations
-    with open(annotations) as f:
-        return index_ground_truth(json.load(f), str(annotations))
+    return index_ground_truth(load_annotations(annotations), str(annotations))
 
 
 def evaluate(
