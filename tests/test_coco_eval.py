@@ -128,6 +128,20 @@ def test_unknown_image_ids_name_the_file(tiny_coco: Path) -> None:
         coco_eval.evaluate(tiny_coco, stray, [1])
 
 
+def test_matching_narrowed_to_area_all_is_the_full_matchings_all(tiny_coco: Path) -> None:
+    gt = coco_eval.indexed(tiny_coco)
+    full = coco_match.match(gt, shifted(), [1, 2, 3])
+    narrow = coco_match.match(gt, shifted(), [1, 2, 3], area_labels=("all",))
+    assert narrow.params.areaRngLbl == ["all"]
+    assert narrow.params.areaRng == [full.params.areaRng[full.params.areaRngLbl.index("all")]]
+    for name in ("matched", "ignored", "gt_counts"):
+        assert np.array_equal(getattr(narrow, name), getattr(full, name)[:1]), name
+    for name in ("cat_start", "image_index", "rank"):
+        assert np.array_equal(getattr(narrow, name), getattr(full, name)), name
+    with pytest.raises(ValueError, match=r"area labels \['everything'\]"):
+        coco_match.match(gt, shifted(), [1, 2, 3], area_labels=("everything",))
+
+
 def test_to_coco_results_pixels() -> None:
     dets = Detections(
         labels=np.array([18, 1, 3], dtype=np.int64),

@@ -70,7 +70,8 @@ def match_table(
 ) -> MatchTable:
     """COCOeval's per-image bbox matching (area 'all', 100 detections) of `results`, as a table."""
     gt = indexed(annotations)
-    return table_of(match(gt, results, image_ids, cat_ids), gt.category_names)
+    # AP is area "all": the other area ranges are not matched.
+    return table_of(match(gt, results, image_ids, cat_ids, area_labels=("all",)), gt.category_names)
 
 
 def table_of(matching: Matching, names: dict[int, str]) -> MatchTable:
