@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from pycocotools.cocoeval import Params
 
-_EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
+EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
 
 
 @dataclass(frozen=True)
@@ -306,7 +306,7 @@ def accumulate(matching: Matching) -> tuple[np.ndarray, np.ndarray]:
                 tp = np.cumsum(dtm & ~dt_ig, axis=1).astype(float)
                 fp = np.cumsum(~dtm & ~dt_ig, axis=1).astype(float)
                 rc = tp / npig
-                pr = tp / (fp + tp + _EPS)
+                pr = tp / (fp + tp + EPS)
                 n_dt = tp.shape[1]
                 recall[:, k, a, m] = rc[:, -1] if n_dt else 0
                 # The interpolated precision: the maximum at or after each point.
