@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import yaml
@@ -36,7 +35,6 @@ STAT_NAMES = [
 ]
 
 _RUNTIME_PACKAGES = ["openvino", "nncf", "pycocotools", "numpy"]
-T = TypeVar("T")
 
 _ACCURACY_KEYS = ["model", "precision", "images", "annotations", "stats", "per_class_ap", "runtime"]
 
@@ -58,14 +56,6 @@ def to_coco_results(image_id: int, dets: Detections, width: int, height: int) ->
             }
         )
     return results
-
-
-def _quietly(fn: Callable[..., T], *args: Any) -> tuple[T, str]:
-    """Call fn, returning (result, what it printed): pycocotools reports on stdout."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = fn(*args)
-    return result, out.getvalue()
 
 
 def _per_class_ap(precision: np.ndarray, params: Params, names: dict[int, str]) -> dict:
@@ -132,7 +122,10 @@ def summarize(gt: GroundTruth, matching: Matching) -> dict:
     coco_eval = COCOeval(iouType="bbox")
     coco_eval.params = params
     coco_eval.eval = {"precision": precision, "recall": recall}
-    _, summary = _quietly(coco_eval.summarize)
+    printout = io.StringIO()  # summarize() prints; the summary keeps it
+    with contextlib.redirect_stdout(printout):
+        coco_eval.summarize()
+    summary = printout.getvalue()
 
     on_images = np.isin(gt.image_id, params.imgIds)
     crowd = int(np.count_nonzero(gt.crowd & on_images))
