@@ -75,11 +75,11 @@ def annotated_categories(annotations: dict, image_ids: list[int]) -> list[int]:
     return sorted({a["category_id"] for a in annotations["annotations"] if a["image_id"] in wanted})
 
 
-def scored_categories(annotations: dict, image_ids: list[int]) -> list[int] | None:
-    """The classes a set is scored on: a set that annotates one class only (e.g. persons)
-    is scored on that class alone, any other set on all classes (None)."""
-    classes = annotated_categories(annotations, image_ids)
-    return classes if len(classes) == 1 else None
+def scored_categories(annotated: list[int]) -> list[int] | None:
+    """The classes a set is scored on, from those it annotates (annotated_categories): a set
+    that annotates one class only (e.g. persons) is scored on that class alone, any other set
+    on all classes (None)."""
+    return annotated if len(annotated) == 1 else None
 
 
 # An annotation file, or annotations already loaded (and checked: coco_data.load_annotations)
