@@ -194,6 +194,13 @@ def pycocotools_eval(
     annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
 ) -> COCOeval:
     """A plain pycocotools bbox evaluation, evaluated, accumulated and summarized."""
+    return pycocotools_eval_and_summary(annotations, results, image_ids, cat_ids)[0]
+
+
+def pycocotools_eval_and_summary(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
+) -> tuple[COCOeval, str]:
+    """pycocotools_eval(), and what its summarize() printed."""
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(annotations))
         direct = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "bbox")
@@ -202,8 +209,10 @@ def pycocotools_eval(
             direct.params.catIds = cat_ids
         direct.evaluate()
         direct.accumulate()
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
         direct.summarize()
-    return direct
+    return direct, summary.getvalue()
 
 
 def pycocotools_per_class_ap(direct: COCOeval) -> dict[str, float | None]:
@@ -223,8 +232,11 @@ def assert_equals_pycocotools(
 ) -> dict:
     """coco_eval.evaluate() gives pycocotools' 12 stats and per-class APs (to 1e-12), and its
     precision and recall arrays are pycocotools' own, bit for bit."""
-    direct = pycocotools_eval(annotations, results, image_ids, cat_ids)
-    ours = coco_eval.evaluate(annotations, results, image_ids, cat_ids)
+    direct, summary = pycocotools_eval_and_summary(annotations, results, image_ids, cat_ids)
+    # evaluate()'s steps, matched once: its result and the arrays it summarizes.
+    gt = coco_eval.indexed(annotations)
+    matching = coco_match.match(gt, results, image_ids, cat_ids)
+    ours = coco_eval.summarize(gt, matching)
     assert list(ours["stats"].values()) == pytest.approx(list(direct.stats), abs=EXACT)
     expected = pycocotools_per_class_ap(direct)
     assert ours["per_class_ap"].keys() == expected.keys()
@@ -233,19 +245,11 @@ def assert_equals_pycocotools(
             assert ours["per_class_ap"][name] is None, name
         else:
             assert ours["per_class_ap"][name] == pytest.approx(value, abs=EXACT), name
-    gt = coco_eval.indexed(annotations)
-    precision, recall = coco_match.accumulate(coco_match.match(gt, results, image_ids, cat_ids))
+    precision, recall = coco_match.accumulate(matching)
     assert np.array_equal(precision, direct.eval["precision"])
     assert np.array_equal(recall, direct.eval["recall"])
-    assert ours["summary"] == _summary_of(direct)
+    assert ours["summary"] == summary
     return ours
-
-
-def _summary_of(direct: COCOeval) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        direct.summarize()
-    return out.getvalue()
 
 
 def synthetic_results(coco: dict, seed: int) -> list[dict]:
