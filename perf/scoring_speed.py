@@ -37,6 +37,8 @@ from pathlib import Path
 
 import yaml
 
+from ovflow.paths import Paths
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SUBSET = SHARED / "data" / "coco-val2017-subset"
@@ -46,9 +48,6 @@ PRECISIONS = ["FP32", "FP16", "INT8"]
 BAR = 0.5
 POLL_SECONDS = 0.02
 COPY_STRIDE = 10**7  # above every val2017 image id
-
-sys.path.insert(0, str(REPO / "scripts"))
-from ovflow.paths import Paths  # noqa: E402
 
 
 def replicated_set(images: int, folder: Path) -> tuple[Path, Path, int]:

@@ -32,7 +32,9 @@ PERSON_JSON = PERSON / "annotations" / "instances_val2017_person.json"
 def tiny_annotations() -> dict:
     return {
         "images": [{"id": 1, "file_name": "1.jpg", "width": 64, "height": 48}],
-        "annotations": [{"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}],
+        "annotations": [
+            {"id": 7, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "area": 12}
+        ],
         "categories": [{"id": 1, "name": "person"}],
     }
 
@@ -82,6 +84,9 @@ def test_truncated_json_names_file_and_position(tmp_path: Path) -> None:
         (lambda d: d["annotations"][0].update(bbox=[1, 2, 3]), r"annotations\[0\]\.bbox"),
         (lambda d: d["annotations"][0].update(bbox=[1, 2, -3, 4]), r"negative width or height"),
         (lambda d: d["annotations"][0].update(bbox=[1, 2, "3", 4]), r"annotations\[0\]\.bbox"),
+        # COCOeval puts each box in an area range by its `area`.
+        (lambda d: d["annotations"][0].pop("area"), r"annotations\[0\] has no area"),
+        (lambda d: d["annotations"][0].update(area="12"), r"annotations\[0\]\.area '12' is not"),
         (lambda d: d.pop("categories"), r"key 'categories' is missing"),
         (lambda d: d["images"].append(dict(d["images"][0])), r"images\[1\] repeats id 1"),
         (lambda d: d["images"][0].pop("file_name"), r"images\[0\]\.file_name"),
@@ -95,6 +100,7 @@ def test_bad_annotations_name_file_and_key(tmp_path: Path, change, expected: str
     with pytest.raises(DatasetError, match=expected) as err:
         load_annotations(path)
     assert str(err.value).startswith(f"{path}: ")
+    assert "\n" not in str(err.value)
 
 
 # -- eval / held-out selection ------------------------------------------------------------

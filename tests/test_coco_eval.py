@@ -55,9 +55,9 @@ def tiny_coco(tmp_path: Path) -> Path:
     )
     data = {
         "images": [
-            {"id": 1, "width": 640, "height": 480},
-            {"id": 2, "width": 320, "height": 240},
-            {"id": 3, "width": 640, "height": 480},
+            {"id": 1, "file_name": "1.jpg", "width": 640, "height": 480},
+            {"id": 2, "file_name": "2.jpg", "width": 320, "height": 240},
+            {"id": 3, "file_name": "3.jpg", "width": 640, "height": 480},
         ],
         "categories": [
             {"id": 1, "name": "person"},
@@ -128,6 +128,20 @@ def test_unknown_image_ids_name_the_file(tiny_coco: Path) -> None:
         coco_eval.evaluate(tiny_coco, stray, [1])
 
 
+def test_matching_narrowed_to_area_all_is_the_full_matchings_all(tiny_coco: Path) -> None:
+    gt = coco_eval.indexed(tiny_coco)
+    full = coco_match.match(gt, shifted(), [1, 2, 3])
+    narrow = coco_match.match(gt, shifted(), [1, 2, 3], area_labels=("all",))
+    assert narrow.params.areaRngLbl == ["all"]
+    assert narrow.params.areaRng == [full.params.areaRng[full.params.areaRngLbl.index("all")]]
+    for name in ("matched", "ignored", "gt_counts"):
+        assert np.array_equal(getattr(narrow, name), getattr(full, name)[:1]), name
+    for name in ("cat_start", "image_index", "rank"):
+        assert np.array_equal(getattr(narrow, name), getattr(full, name)), name
+    with pytest.raises(ValueError, match=r"area labels \['everything'\]"):
+        coco_match.match(gt, shifted(), [1, 2, 3], area_labels=("everything",))
+
+
 def test_to_coco_results_pixels() -> None:
     dets = Detections(
         labels=np.array([18, 1, 3], dtype=np.int64),
@@ -180,6 +194,13 @@ def pycocotools_eval(
     annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
 ) -> COCOeval:
     """A plain pycocotools bbox evaluation, evaluated, accumulated and summarized."""
+    return pycocotools_eval_and_summary(annotations, results, image_ids, cat_ids)[0]
+
+
+def pycocotools_eval_and_summary(
+    annotations: Path, results: list[dict], image_ids: list[int], cat_ids: list[int] | None
+) -> tuple[COCOeval, str]:
+    """pycocotools_eval(), and what its summarize() printed."""
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(str(annotations))
         direct = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "bbox")
@@ -188,8 +209,10 @@ def pycocotools_eval(
             direct.params.catIds = cat_ids
         direct.evaluate()
         direct.accumulate()
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
         direct.summarize()
-    return direct
+    return direct, summary.getvalue()
 
 
 def pycocotools_per_class_ap(direct: COCOeval) -> dict[str, float | None]:
@@ -209,8 +232,11 @@ def assert_equals_pycocotools(
 ) -> dict:
     """coco_eval.evaluate() gives pycocotools' 12 stats and per-class APs (to 1e-12), and its
     precision and recall arrays are pycocotools' own, bit for bit."""
-    direct = pycocotools_eval(annotations, results, image_ids, cat_ids)
-    ours = coco_eval.evaluate(annotations, results, image_ids, cat_ids)
+    direct, summary = pycocotools_eval_and_summary(annotations, results, image_ids, cat_ids)
+    # evaluate()'s steps, matched once: its result and the arrays it summarizes.
+    gt = coco_eval.indexed(annotations)
+    matching = coco_match.match(gt, results, image_ids, cat_ids)
+    ours = coco_eval.summarize(gt, matching)
     assert list(ours["stats"].values()) == pytest.approx(list(direct.stats), abs=EXACT)
     expected = pycocotools_per_class_ap(direct)
     assert ours["per_class_ap"].keys() == expected.keys()
@@ -219,19 +245,11 @@ def assert_equals_pycocotools(
             assert ours["per_class_ap"][name] is None, name
         else:
             assert ours["per_class_ap"][name] == pytest.approx(value, abs=EXACT), name
-    gt = coco_eval.indexed(annotations)
-    precision, recall = coco_match.accumulate(coco_match.match(gt, results, image_ids, cat_ids))
+    precision, recall = coco_match.accumulate(matching)
     assert np.array_equal(precision, direct.eval["precision"])
     assert np.array_equal(recall, direct.eval["recall"])
-    assert ours["summary"] == _summary_of(direct)
+    assert ours["summary"] == summary
     return ours
-
-
-def _summary_of(direct: COCOeval) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        direct.summarize()
-    return out.getvalue()
 
 
 def synthetic_results(coco: dict, seed: int) -> list[dict]:
@@ -309,8 +327,8 @@ def test_area_edges_and_annotation_id_zero_equal_plain_pycocotools(tmp_path: Pat
             results.append({"image_id": 1 + i % 2, "category_id": 1, "bbox": moved, "score": score})
     data = {
         "images": [
-            {"id": 1, "width": 2000, "height": 400},
-            {"id": 2, "width": 2000, "height": 400},
+            {"id": 1, "file_name": "1.jpg", "width": 2000, "height": 400},
+            {"id": 2, "file_name": "2.jpg", "width": 2000, "height": 400},
         ],
         "categories": [{"id": 1, "name": "person"}],
         "annotations": anns,

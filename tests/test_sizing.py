@@ -27,8 +27,9 @@ def test_every_benchmarked_rule_has_a_measurement_and_asks_from_it() -> None:
 @pytest.mark.parametrize("rule", sorted(sizing.MEASURED))
 def test_requests_have_headroom_over_the_measured_job(rule: str) -> None:
     measured = sizing.MEASURED[rule]
-    assert sizing.mem_mb(rule) >= measured.max_rss_mb * sizing.MEMORY_HEADROOM
-    assert sizing.runtime(rule) * 60 >= measured.seconds * sizing.RUNTIME_HEADROOM
+    # The README's promise: memory doubled, time tripled (fixed here, not sizing's constants).
+    assert sizing.mem_mb(rule) >= 2 * measured.max_rss_mb
+    assert sizing.runtime(rule) * 60 >= 3 * measured.seconds
     # Smaller jobs ask for what the measured one needed, larger ones for more.
     assert sizing.runtime(rule, measured.work / 10) == sizing.runtime(rule)
     assert sizing.runtime(rule, measured.work * 100) > sizing.runtime(rule) or (

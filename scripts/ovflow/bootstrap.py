@@ -36,16 +36,13 @@ import numba
 import numpy as np
 
 from ovflow.coco_eval import Annotations, indexed
-from ovflow.coco_match import Matching, match
-
-MAX_DETS = 100
-_EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
+from ovflow.coco_match import EPS, Matching, match
 
 
 @dataclass(frozen=True)
 class CategoryMatches:
     """One category's detections in accumulate()'s order (images concatenated, then a stable
-    sort by descending score, at most MAX_DETS per image)."""
+    sort by descending score, at most 100 per image)."""
 
     image_index: np.ndarray  # int64 [D]: position in MatchTable.image_ids
     tp: np.ndarray  # bool [T, D]: matched, not ignored
@@ -58,7 +55,6 @@ class MatchTable:
     image_ids: list[int]  # sorted; columns of the weights given to average_precision()
     categories: dict[int, str]  # every evaluated category, id -> name
     matches: dict[int, CategoryMatches]  # the categories with ground truth on these images
-    iou_thresholds: np.ndarray  # [T]
     recall_thresholds: np.ndarray  # [R]
 
 
@@ -70,14 +66,13 @@ def match_table(
 ) -> MatchTable:
     """COCOeval's per-image bbox matching (area 'all', 100 detections) of `results`, as a table."""
     gt = indexed(annotations)
-    return table_of(match(gt, results, image_ids, cat_ids), gt.category_names)
+    # AP is area "all": the other area ranges are not matched.
+    return table_of(match(gt, results, image_ids, cat_ids, area_labels=("all",)), gt.category_names)
 
 
 def table_of(matching: Matching, names: dict[int, str]) -> MatchTable:
     """The match table of a matching (coco_match.match) of detections on ground truth."""
     params = matching.params
-    if max(params.maxDets) != MAX_DETS:
-        raise ValueError(f"AP counts {MAX_DETS} detections per image, not {max(params.maxDets)}")
     area = params.areaRngLbl.index("all")
     matches = {}
     for k, cat_id in enumerate(params.catIds):
@@ -96,7 +91,6 @@ def table_of(matching: Matching, names: dict[int, str]) -> MatchTable:
         image_ids=list(params.imgIds),
         categories={cat_id: names[cat_id] for cat_id in params.catIds},
         matches=matches,
-        iou_thresholds=np.asarray(params.iouThrs, dtype=np.float64),
         recall_thresholds=np.asarray(params.recThrs, dtype=np.float64),
     )
 
@@ -176,10 +170,9 @@ def paired_bootstrap(
     resamples: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-    threads: int = 1,
 ) -> dict:
     """ΔAP = candidate - reference with a percentile interval over the same image resamples."""
-    return Bootstrap(reference, resamples, seed, threads).compare(candidate, confidence)
+    return Bootstrap(reference, resamples, seed).compare(candidate, confidence)
 
 
 def resample_weights(images: int, resamples: int, seed: int) -> np.ndarray:
@@ -315,7 +308,7 @@ def _score_resamples(
                         tp += drawn
                         fp = seen[position[j]] - not_fp
                         # Same operations in the same order as accumulate(): identical floats.
-                        precision[n] = tp / (fp + tp + _EPS)
+                        precision[n] = tp / (fp + tp + EPS)
                         recall[n] = tp / npig
                         n += 1
                 if n == 0:

@@ -77,6 +77,11 @@ def _check_annotation(path: Path, i: int, ann: Any, image_ids: set, category_ids
         raise DatasetError(f"{where}.bbox {bbox!r} is not 4 numbers [x, y, w, h]")
     if bbox[2] < 0 or bbox[3] < 0:
         raise DatasetError(f"{where}.bbox {bbox!r} has a negative width or height")
+    # COCOeval puts each box in an area range (small, medium, large) by its `area`.
+    if "area" not in ann:
+        raise DatasetError(f"{where} has no area")
+    if not _is_number(ann["area"]):
+        raise DatasetError(f"{where}.area {ann['area']!r} is not a number")
 
 
 def load_annotations(path: Path) -> dict:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import yaml
 from pycocotools.cocoeval import COCOeval, Params
 
 from ovflow import atomic
+from ovflow.coco_data import load_annotations
 from ovflow.coco_match import GroundTruth, Matching, accumulate, index_ground_truth, match
 from ovflow.detections import Detections
 from ovflow.versions import package_version
@@ -35,7 +35,6 @@ STAT_NAMES = [
 ]
 
 _RUNTIME_PACKAGES = ["openvino", "nncf", "pycocotools", "numpy"]
-T = TypeVar("T")
 
 _ACCURACY_KEYS = ["model", "precision", "images", "annotations", "stats", "per_class_ap", "runtime"]
 
@@ -59,14 +58,6 @@ def to_coco_results(image_id: int, dets: Detections, width: int, height: int) ->
     return results
 
 
-def _quietly(fn: Callable[..., T], *args: Any) -> tuple[T, str]:
-    """Call fn, returning (result, what it printed): pycocotools reports on stdout."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        result = fn(*args)
-    return result, out.getvalue()
-
-
 def _per_class_ap(precision: np.ndarray, params: Params, names: dict[int, str]) -> dict:
     # precision is [IoU T, recall R, class K, area A, maxDets M]; area 0 = all, maxDets 2 = 100.
     per_class = {}
@@ -84,27 +75,28 @@ def annotated_categories(annotations: dict, image_ids: list[int]) -> list[int]:
     return sorted({a["category_id"] for a in annotations["annotations"] if a["image_id"] in wanted})
 
 
-def scored_categories(annotations: dict, image_ids: list[int]) -> list[int] | None:
-    """The classes a set is scored on: a set that annotates one class only (e.g. persons)
-    is scored on that class alone, any other set on all classes (None)."""
-    classes = annotated_categories(annotations, image_ids)
-    return classes if len(classes) == 1 else None
+def scored_categories(annotated: list[int]) -> list[int] | None:
+    """The classes a set is scored on, from those it annotates (annotated_categories): a set
+    that annotates one class only (e.g. persons) is scored on that class alone, any other set
+    on all classes (None)."""
+    return annotated if len(annotated) == 1 else None
 
 
-# An annotation file, or annotations already loaded (and checked by coco_data) and indexed by
-# ground_truth(), so that repeated evaluations do not parse and index them again.
+# An annotation file, or annotations already loaded (and checked: coco_data.load_annotations)
+# and indexed by ground_truth(), so that repeated evaluations do not parse and index them again.
 Annotations = Path | GroundTruth
 
 
 def ground_truth(annotations: dict) -> GroundTruth:
+    """Annotations loaded by coco_data.load_annotations, indexed."""
     return index_ground_truth(annotations, "annotations")
 
 
 def indexed(annotations: Annotations) -> GroundTruth:
+    """An annotation file loaded (and checked) and indexed, or a GroundTruth as it is."""
     if isinstance(annotations, GroundTruth):
         return annotations
-    with open(annotations) as f:
-        return index_ground_truth(json.load(f), str(annotations))
+    return index_ground_truth(load_annotations(annotations), str(annotations))
 
 
 def evaluate(
@@ -130,7 +122,10 @@ def summarize(gt: GroundTruth, matching: Matching) -> dict:
     coco_eval = COCOeval(iouType="bbox")
     coco_eval.params = params
     coco_eval.eval = {"precision": precision, "recall": recall}
-    _, summary = _quietly(coco_eval.summarize)
+    printout = io.StringIO()  # summarize() prints; the summary keeps it
+    with contextlib.redirect_stdout(printout):
+        coco_eval.summarize()
+    summary = printout.getvalue()
 
     on_images = np.isin(gt.image_id, params.imgIds)
     crowd = int(np.count_nonzero(gt.crowd & on_images))

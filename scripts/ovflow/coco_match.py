@@ -19,15 +19,14 @@ and recall (and the stats that COCOeval.summarize() derives from them) are ident
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 from pycocotools.cocoeval import Params
 
-from .coco_data import DatasetError
-
-_EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
+EPS = np.spacing(1)  # accumulate()'s guard in tp / (tp + fp + eps)
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,8 @@ class GroundTruth:
 
 
 def index_ground_truth(dataset: dict, source: str) -> GroundTruth:
+    """`dataset`: annotations checked by coco_data.load_annotations (each has an `area`)."""
     anns = dataset["annotations"]
-    missing = next((i for i, a in enumerate(anns) if "area" not in a), None)
-    if missing is not None:
-        raise DatasetError(f"{source}: annotations[{missing}] has no area")
     return GroundTruth(
         dataset=dataset,
         source=source,
@@ -72,7 +69,7 @@ class Matching:
     """evaluate()'s per-image matches of every evaluated detection, in accumulate()'s order:
     by category, then descending score, ties by image then by rank within the image."""
 
-    params: Params  # pycocotools' bbox defaults with imgIds and catIds set
+    params: Params  # pycocotools' bbox defaults with imgIds, catIds (and areaRng) set
     cat_start: np.ndarray  # int64 [K + 1]: category k's detections are [cat_start[k], [k + 1])
     image_index: np.ndarray  # int64 [N]: position in params.imgIds
     rank: np.ndarray  # int64 [N]: position by score among its image's detections of its class
@@ -98,10 +95,19 @@ def _detection_arrays(results: list[dict]) -> tuple[np.ndarray, ...]:
 
 
 def match(
-    gt: GroundTruth, results: list[dict], image_ids: list[int], cat_ids: list[int] | None = None
+    gt: GroundTruth,
+    results: list[dict],
+    image_ids: list[int],
+    cat_ids: list[int] | None = None,
+    area_labels: Sequence[str] | None = None,
 ) -> Matching:
     """Match COCO bbox `results` to `gt` on `image_ids` (and `cat_ids`; all categories if
-    None or empty), as COCOeval.evaluate() with default bbox parameters does."""
+    None or empty), as COCOeval.evaluate() with default bbox parameters does.
+
+    `area_labels` matches only the named area ranges of pycocotools' areaRngLbl ("all",
+    "small", "medium", "large"), in the order given; None matches all four. Each range is
+    matched on its own, so a narrowed matching holds the same matches for its ranges.
+    """
     if not image_ids:
         raise ValueError(f"{gt.source}: no image ids to evaluate")
     known = gt.image_ids
@@ -111,6 +117,13 @@ def match(
     params = Params(iouType="bbox")
     params.imgIds = sorted(set(image_ids))
     params.catIds = sorted(set(cat_ids) if cat_ids else gt.category_names)
+    if area_labels is not None:
+        unknown_areas = [label for label in area_labels if label not in params.areaRngLbl]
+        if unknown_areas or not area_labels:
+            raise ValueError(f"area labels {list(area_labels)}: not among {params.areaRngLbl}")
+        ranges = dict(zip(params.areaRngLbl, params.areaRng, strict=True))
+        params.areaRngLbl = list(area_labels)
+        params.areaRng = [ranges[label] for label in area_labels]
     unknown_cats = set(params.catIds) - set(gt.category_names)
     if unknown_cats:
         raise ValueError(f"{gt.source}: lacks category ids {sorted(unknown_cats)[:10]}")
@@ -293,7 +306,7 @@ def accumulate(matching: Matching) -> tuple[np.ndarray, np.ndarray]:
                 tp = np.cumsum(dtm & ~dt_ig, axis=1).astype(float)
                 fp = np.cumsum(~dtm & ~dt_ig, axis=1).astype(float)
                 rc = tp / npig
-                pr = tp / (fp + tp + _EPS)
+                pr = tp / (fp + tp + EPS)
                 n_dt = tp.shape[1]
                 recall[:, k, a, m] = rc[:, -1] if n_dt else 0
                 # The interpolated precision: the maximum at or after each point.

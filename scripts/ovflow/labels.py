@@ -82,8 +82,8 @@ def match(
             f"{source}: no class of the model's label map is in this set ({both_lists})"
         )
     predictable = set(to_set.values())
-    annotated = set(annotated_categories(annotations, image_ids))
-    one_class = scored_categories(annotations, image_ids)
+    annotated = annotated_categories(annotations, image_ids)
+    one_class = scored_categories(annotated)
     candidates = one_class or sorted(categories)
     lacking = [c for c in candidates if c in annotated and c not in predictable]
     cat_ids = one_class
